@@ -16,5 +16,5 @@ pip_install() {
 # machine's package cache in about a minute; unpinned, pip fetches a newer multi-GB build.
 pip_install "torch==2.14.1" "torchvision==0.29.1"
 pip_install -e ".[all,dev]"
-.venv/bin/python -c "import agent, tools, memory, tui, evals"
+(cd / && "$OLDPWD/.venv/bin/python" -c "import lensmith.cli, lensmith.agent, lensmith.tools, lensmith.memory, lensmith.tui, lensmith.evals")
 echo "lensmith is ready: .venv/bin/lensmith --help"

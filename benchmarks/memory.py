@@ -50,11 +50,13 @@ def _photos(folder: Path, *, flipped: bool = False) -> int:
 
 
 def bench_indexing(tmp: Path) -> dict:
-    from memory import open_memory
-    from memory.indexer import Indexer
+    from lensmith.agent.config import Settings
+    from lensmith.agent.toolset import look_tools
+    from lensmith.memory import open_memory
+    from lensmith.memory.indexer import Indexer
 
     store = open_memory(tmp / "mem-index")
-    indexer = Indexer(store, use_tools=True, clip=None)
+    indexer = Indexer(store, tools=look_tools(Settings()), clip=None)
     n = _photos(tmp / "photos-a")
     cold = indexer.run([tmp / "photos-a"])
     _photos(tmp / "photos-b", flipped=True)  # new bytes: a second, warm run
@@ -63,7 +65,7 @@ def bench_indexing(tmp: Path) -> dict:
 
 
 def _fill(store, size: int, rng: np.random.Generator) -> float:  # noqa: ANN001
-    from memory.store import IMAGE_TEXTS
+    from lensmith.memory.store import IMAGE_TEXTS
 
     started = time.perf_counter()
     have = store.collection(IMAGE_TEXTS).count() if store.collection(IMAGE_TEXTS) else 0
@@ -87,8 +89,8 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def bench_search(tmp: Path, sizes: list[int], queries: int) -> list[dict]:
-    from memory import open_memory
-    from memory.search import Searcher
+    from lensmith.memory import open_memory
+    from lensmith.memory.search import Searcher
 
     rng = np.random.default_rng(0)
     store = open_memory(tmp / "mem-search")

@@ -25,7 +25,7 @@ import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import skimage.data  # noqa: E402
 
-from tools import ImageStore, use_store  # noqa: E402
+from lensmith.tools import ImageStore, use_store  # noqa: E402
 
 CUP_BOX = [170.0, 18.0, 421.0, 318.0]
 rows: list[tuple[str, str, str, str]] = []
@@ -65,8 +65,8 @@ def row(what: str, cold: float | None, warm_ms: float, bare_warm: float | None =
 
 
 def bench_detect(store: ImageStore, repeats: int) -> None:
-    from tools.detect import DetectTool, import_ultralytics
-    from tools.models import PACKAGED_YOLO
+    from lensmith.tools.detect import DetectTool, import_ultralytics
+    from lensmith.tools.models import PACKAGED_YOLO
 
     image = store.add(skimage.data.astronaut()).id  # 512×512 photo
     rows.append(("import ultralytics", f"{timed(import_ultralytics):,.0f}", "", ""))
@@ -85,7 +85,7 @@ def bench_detect(store: ImageStore, repeats: int) -> None:
                            call(tool, {"image": image}), repeats)
     row("ultralytics YOLO11n int8 predict (bare), astronaut 512×512", bare_cold_ms, bare)
     row("detect tool (boxes + annotated image)", cold, tool_ms, bare)
-    from tools.annotate import draw_boxes
+    from lensmith.tools.annotate import draw_boxes
 
     counter = iter(range(10**9))
     found = call(tool, {"image": image})().artifact.detections
@@ -101,7 +101,7 @@ def bench_ocr(store: ImageStore, repeats: int) -> None:
     import easyocr
     import easyocr_en_models
 
-    from tools.ocr import ReadTextTool
+    from lensmith.tools.ocr import ReadTextTool
 
     page = skimage.data.page()
     image = store.add(page).id
@@ -122,7 +122,7 @@ def bench_ocr(store: ImageStore, repeats: int) -> None:
 
 
 def bench_segment(store: ImageStore, repeats: int, sam: bool) -> None:
-    from tools.segment import SegmentTool
+    from lensmith.tools.segment import SegmentTool
 
     coffee = skimage.data.coffee()
     image = store.add(coffee).id
@@ -152,7 +152,7 @@ def bench_segment(store: ImageStore, repeats: int, sam: bool) -> None:
 
 
 def bench_edit(store: ImageStore, repeats: int) -> None:
-    from tools.edit import EditTool
+    from lensmith.tools.edit import EditTool
 
     image = store.add(skimage.data.coffee()).id
     tool = EditTool()

@@ -4,6 +4,7 @@ user's data or the network."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,14 +15,17 @@ os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-SHARED_WEIGHTS = Path(__file__).resolve().parents[1].parent / "shared" / "weights"
 
 
 @pytest.fixture(autouse=True)
-def lensmith_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+def lensmith_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home = tmp_path_factory.mktemp("lensmith-home")
     monkeypatch.setenv("LENSMITH_HOME", str(home))
-    return home
+    yield home
+    # tests leave no process state behind: the resolver's config goes back to defaults
+    from lensmith.runtime import weights
+
+    weights.reset()
 
 
 def cuda_available() -> bool:

@@ -1,0 +1,212 @@
+"""``lensmith eval``: run the POPE, CHAIR and tool-use evals and compare runs."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from lensmith.cli.common import console, fail
+
+eval_app = typer.Typer(
+    help="Run the evals (POPE, CHAIR, tool use) offline on the shipped sets, or on POPE/COCO files you have.",
+    no_args_is_help=True,
+)
+
+PlannerOpt = typer.Option("heuristic", "--planner", help="heuristic | transformers | openai")
+LimitOpt = typer.Option(None, "--limit", help="Run at most N cases.")
+SubsetOpt = typer.Option(None, "--subset", help="Only cases whose name or metadata matches (repeatable): "
+                         "e.g. random, adversarial, scene, photo, easy, hard, count, read, an image id.")  # fmt: skip
+OutOpt = typer.Option(None, "--out", help="Run folder (default: <LENSMITH_HOME>/evals/<suite>-<planner>-<time>).")
+ResumeOpt = typer.Option(False, "--resume", help="Continue the run in --out (or the latest matching run), skipping finished cases.")
+JobsOpt = typer.Option(None, "--jobs", help="Cases in parallel (default: 1 for local planners, 4 for openai).")
+ScenesOpt = typer.Option(None, "--scenes", help="Generated composite scenes to include (default per suite).")
+SeedOpt = typer.Option(0, "--seed", help="Seed of the scene generator and the POPE sampling.")
+UrlOpt = typer.Option(None, "--planner-url", help="OpenAI-compatible server for --planner openai.")
+ModelOpt = typer.Option(None, "--planner-model", help="Model id/folder for --planner transformers (or the served model for openai).")
+
+
+def _run_dir(suite: str, planner: str, out: Path | None, resume: bool) -> Path:
+    from lensmith.runtime import paths
+
+    if out is not None:
+        return out.expanduser()
+    root = paths.evals_dir()
+    if resume:
+        earlier = sorted(root.glob(f"{suite}-{planner}-*"), key=lambda p: p.stat().st_mtime)
+        if earlier:
+            return earlier[-1]
+    return root / f"{suite}-{planner}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def _agent(planner: str, url: str | None, model: str | None) -> Any:
+    from lensmith.agent.config import load_settings
+    from lensmith.agent.loop import Agent
+
+    settings = load_settings()
+    settings.planner.backend = planner  # type: ignore[assignment]
+    if url:
+        settings.planner.base_url = url
+    if model:
+        if planner == "openai":
+            settings.planner.openai_model = model
+        else:
+            settings.planner.model = model
+    settings.memory.enabled = False  # evals must not read or fill the user's memory
+    return Agent(settings=settings, memory=False)
+
+
+def _run(suite: str, dataset: Any, planner: str, limit: int | None, subset: list[str] | None,
+         out: Path | None, resume: bool, jobs: int | None, url: str | None, model: str | None) -> None:  # fmt: skip
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from lensmith.agent.planners import PlannerUnavailable
+    from lensmith.evals.runner import RunExists, agent_asker, run_dataset
+
+    run_dir = _run_dir(suite, planner, out, resume)
+    agent = _agent(planner, url, model)
+    try:
+        choice = agent.planner
+    except PlannerUnavailable as exc:
+        fail(str(exc))
+        return
+    jobs = jobs or (4 if planner == "openai" else 1)
+    command = "lensmith " + " ".join(sys.argv[1:]) if sys.argv else ""
+    console.print(f"[bold]{suite}[/]: {len(dataset.cases)} cases available · planner {choice.name} · run folder {run_dir}")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(suite, total=None)
+
+        def on_start(total: int, done: int) -> None:
+            progress.update(task, total=total, completed=done)
+
+        def on_case(case: Any, row: dict) -> None:
+            progress.update(task, advance=1, description=f"{suite} · {case.name[:48]}")
+
+        try:
+            metrics = run_dataset(
+                dataset, agent_asker(agent, run_dir / "sessions"), run_dir, limit=limit, subset=subset,
+                resume=resume, jobs=jobs, planner=choice.name, command=command, on_case=on_case, on_start=on_start,
+            )  # fmt: skip
+        except RunExists as exc:
+            fail(str(exc))
+            return
+    _print_metrics(metrics, dataset.headline)
+    console.print(f"report: {run_dir / 'report.md'}")
+
+
+def _print_metrics(metrics: dict, headline: list[str]) -> None:
+    from rich.table import Table
+
+    table = Table("metric", "value")
+    for key, value in metrics.items():
+        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
+        table.add_row(f"[bold]{key}[/]" if key in headline else key, shown)
+    console.print(table)
+
+
+def _shipped(n_scenes: int, seed: int) -> list:
+    from lensmith.evals.sources import shipped_items
+    from lensmith.runtime import paths
+
+    return shipped_items(paths.evals_dir() / "data", n_scenes=n_scenes, seed=seed)
+
+
+@eval_app.command("pope")
+def pope(
+    planner: str = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
+    out: Path | None = OutOpt, resume: bool = ResumeOpt, jobs: int | None = JobsOpt,
+    scenes: int | None = ScenesOpt, seed: int = SeedOpt,
+    per_image: int = typer.Option(2, "--per-image", help="Present (and as many absent) objects probed per image."),
+    pope_file: list[Path] | None = typer.Option(None, "--pope-file", help="Published POPE question file(s) instead of the shipped set."),
+    coco_images: Path | None = typer.Option(None, "--coco-images", help="COCO val2014 image folder (or $LENSMITH_COCO_IMAGES)."),
+    planner_url: str | None = UrlOpt, planner_model: str | None = ModelOpt,
+) -> None:  # fmt: skip
+    """POPE: 'Is there a <object> in the image?' with random, popular and adversarial negatives."""
+    from lensmith.evals.sources import DataMissing
+    from lensmith.evals.suites import pope_dataset, pope_dataset_from_files
+
+    try:
+        if pope_file:
+            dataset = pope_dataset_from_files(pope_file, coco_images)
+        else:
+            dataset = pope_dataset(_shipped(30 if scenes is None else scenes, seed), per_image=per_image, seed=seed)
+    except DataMissing as exc:
+        fail(str(exc))
+        return
+    _run("pope", dataset, planner, limit, subset, out, resume, jobs, planner_url, planner_model)
+
+
+@eval_app.command("chair")
+def chair(
+    planner: str = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
+    out: Path | None = OutOpt, resume: bool = ResumeOpt, jobs: int | None = JobsOpt,
+    scenes: int | None = ScenesOpt, seed: int = SeedOpt,
+    coco_annotations: Path | None = typer.Option(None, "--coco-annotations", help="Folder with instances_val2014.json and captions_val2014.json (or $LENSMITH_COCO_ANNOTATIONS)."),
+    coco_images: Path | None = typer.Option(None, "--coco-images", help="COCO val2014 image folder (or $LENSMITH_COCO_IMAGES)."),
+    coco_limit: int = typer.Option(500, "--coco-limit", help="COCO images to caption when --coco-annotations is given."),
+    planner_url: str | None = UrlOpt, planner_model: str | None = ModelOpt,
+) -> None:  # fmt: skip
+    """CHAIR: describe each image; CHAIR-i / CHAIR-s count the objects named that are not there."""
+    from lensmith.evals.sources import DataMissing, load_coco_truth
+    from lensmith.evals.suites import chair_dataset
+
+    try:
+        if coco_annotations or coco_images:
+            items = load_coco_truth(coco_annotations, coco_images, limit=coco_limit)
+        else:
+            items = _shipped(24 if scenes is None else scenes, seed)
+    except DataMissing as exc:
+        fail(str(exc))
+        return
+    _run("chair", chair_dataset(items), planner, limit, subset, out, resume, jobs, planner_url, planner_model)
+
+
+@eval_app.command("tools")
+def tools(
+    planner: str = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
+    out: Path | None = OutOpt, resume: bool = ResumeOpt, jobs: int | None = JobsOpt,
+    scenes: int | None = ScenesOpt, seed: int = SeedOpt,
+    planner_url: str | None = UrlOpt, planner_model: str | None = ModelOpt,
+) -> None:  # fmt: skip
+    """Tool use: tool selection, argument accuracy, answer accuracy and grounded claims."""
+    from lensmith.evals.suites import tools_dataset
+
+    dataset = tools_dataset(_shipped(12 if scenes is None else scenes, seed))
+    _run("tools", dataset, planner, limit, subset, out, resume, jobs, planner_url, planner_model)
+
+
+@eval_app.command("compare")
+def compare_runs(run_a: Path = typer.Argument(..., help="Run folder A"), run_b: Path = typer.Argument(..., help="Run folder B")) -> None:
+    """Two runs' metrics side by side."""
+    from rich.table import Table
+
+    from lensmith.evals.report import compare
+
+    try:
+        rows, meta_a, meta_b = compare(run_a, run_b)
+    except FileNotFoundError as exc:
+        fail(str(exc))
+        return
+    table = Table("metric", f"A: {meta_a.get('planner', run_a.name)}", f"B: {meta_b.get('planner', run_b.name)}", "B − A")
+    for key, a, b in rows:
+        delta = f"{b - a:+.3f}" if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) else ""
+        show = [f"{v:.3f}" if isinstance(v, float) else ("–" if v is None else str(v)) for v in (a, b)]
+        table.add_row(key, *show, delta)
+    console.print(f"A: {run_a} ({meta_a.get('suite', '?')}, {meta_a.get('cases', '?')} cases)")
+    console.print(f"B: {run_b} ({meta_b.get('suite', '?')}, {meta_b.get('cases', '?')} cases)")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")

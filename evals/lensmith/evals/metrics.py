@@ -1,0 +1,226 @@
+"""The metrics, each exactly as its benchmark defines it.
+
+- POPE (Li et al., 2023, "Evaluating Object Hallucination in Large Vision-Language
+  Models"; reference code RUCAIBox/POPE ``evaluate.py``): a free answer becomes
+  "no" when its first sentence, commas removed and split on spaces, contains the
+  word ``No``, ``not`` or ``no``; otherwise "yes". "yes" is the positive class;
+  accuracy, precision, recall, F1 and the yes-ratio follow.
+- CHAIR (Rohrbach et al., 2018): CHAIR-i = hallucinated object mentions / all object
+  mentions; CHAIR-s = captions with at least one hallucinated object / all captions.
+- Tool use (the quantities GTA and m&m's report): tool-selection accuracy, tool F1,
+  argument accuracy, answer accuracy, and the share of answer claims the grounding
+  checker marks supported.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lensmith.agent.synonyms import caption_objects
+
+
+# ---- POPE ---------------------------------------------------------------------
+def pope_parse(answer: str) -> str:
+    """'yes' or 'no', as RUCAIBox/POPE's evaluate.py reads a free answer."""
+    text = answer
+    if text.find(".") != -1:
+        text = text.split(".")[0]
+    text = text.replace(",", "")
+    words = text.split(" ")
+    if "No" in words or "not" in words or "no" in words:
+        return "no"
+    return "yes"
+
+
+@dataclass
+class PopeScores:
+    accuracy: float
+    precision: float
+    recall: float
+    f1: float
+    yes_ratio: float
+    tp: int
+    fp: int
+    tn: int
+    fn: int
+    n: int
+
+    def as_dict(self) -> dict[str, float]:
+        return dict(self.__dict__)
+
+
+def pope_scores(predictions: Sequence[str], labels: Sequence[str]) -> PopeScores:
+    """Scores of parsed predictions ('yes'/'no') against labels ('yes'/'no')."""
+    if len(predictions) != len(labels):
+        raise ValueError("predictions and labels differ in length")
+    pred = [0 if p == "no" else 1 for p in predictions]
+    gold = [0 if g == "no" else 1 for g in labels]
+    tp = sum(1 for p, g in zip(pred, gold, strict=True) if p == 1 and g == 1)
+    fp = sum(1 for p, g in zip(pred, gold, strict=True) if p == 1 and g == 0)
+    tn = sum(1 for p, g in zip(pred, gold, strict=True) if p == 0 and g == 0)
+    fn = sum(1 for p, g in zip(pred, gold, strict=True) if p == 0 and g == 1)
+    n = len(pred)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    accuracy = (tp + tn) / n if n else 0.0
+    yes_ratio = pred.count(1) / n if n else 0.0
+    return PopeScores(accuracy, precision, recall, f1, yes_ratio, tp, fp, tn, fn, n)
+
+
+# ---- CHAIR --------------------------------------------------------------------
+@dataclass
+class ChairCaption:
+    words: list[str]  # COCO words as they appear (singular)
+    objects: list[str]  # their classes
+    hallucinated: list[tuple[str, str]]  # (word, class) not in the ground truth
+
+
+def chair_caption(caption: str, truth: Iterable[str]) -> ChairCaption:
+    words, nodes = caption_objects(caption)
+    gold = set(truth)
+    bad = [(w, n) for w, n in zip(words, nodes, strict=True) if n not in gold]
+    return ChairCaption(words, nodes, bad)
+
+
+def chair_scores(captions: Sequence[ChairCaption]) -> dict[str, float]:
+    """CHAIR-i and CHAIR-s over captions (and the recall of ground-truth objects is left out:
+    it needs the ground truth per caption; see :func:`chair_recall`)."""
+    mentions = sum(len(c.words) for c in captions)
+    wrong = sum(len(c.hallucinated) for c in captions)
+    bad_caps = sum(1 for c in captions if c.hallucinated)
+    return {
+        "chair_i": wrong / mentions if mentions else 0.0,
+        "chair_s": bad_caps / len(captions) if captions else 0.0,
+        "mentions": float(mentions),
+        "hallucinated_mentions": float(wrong),
+        "captions": float(len(captions)),
+    }
+
+
+def chair_recall(captions: Sequence[ChairCaption], truths: Sequence[Iterable[str]]) -> float:
+    """Share of ground-truth objects a caption mentions (as the standalone CHAIR script's 'Recall')."""
+    found = total = 0
+    for caption, truth in zip(captions, truths, strict=True):
+        gold = set(truth)
+        total += len(gold)
+        found += len(gold & set(caption.objects))
+    return found / total if total else 0.0
+
+
+# ---- tool use -----------------------------------------------------------------
+def tool_f1(expected: Iterable[str], called: Iterable[str], optional: Iterable[str] = ()) -> float:
+    """F1 of the set of tools called against the set expected (m&m's tool F1); calls of
+    ``optional`` tools (a detect before an edit) count neither way."""
+    want, got = set(expected), set(called) - (set(optional) - set(expected))
+    if not want and not got:
+        return 1.0
+    hit = len(want & got)
+    if not hit:
+        return 0.0
+    precision, recall = hit / len(got), hit / len(want)
+    return 2 * precision * recall / (precision + recall)
+
+
+def check_constraint(constraint: dict[str, Any], calls: Sequence[dict[str, Any]]) -> bool:
+    """Does some call of ``constraint['tool']`` satisfy it?
+
+    ``op``: ``equals`` (the argument equals ``value``), ``contains`` (a list argument
+    holds ``value``, by class name up to synonyms and plural), ``absent_or_contains``
+    (no restriction, or a list holding ``value``), ``at_least``/``at_most`` (numbers),
+    ``mentions`` (a text argument names the class: "remove the cups" mentions cup),
+    ``image`` (the call looked at the case's image: the value is ignored; the runner
+    passes image ids in ``constraint['image_ids']``).
+    """
+    from lensmith.agent.synonyms import normalise_label
+
+    tool, arg, op, value = constraint["tool"], constraint.get("arg"), constraint["op"], constraint.get("value")
+    if isinstance(arg, list):  # any of several arguments may carry it
+        return any(check_constraint({**constraint, "arg": a}, calls) for a in arg)
+    for call in calls:
+        if call.get("tool") != tool:
+            continue
+        args = call.get("args") or {}
+        got = args.get(arg) if arg else None
+        if op == "mentions" and isinstance(got, str):
+            if normalise_label(str(value)) in {normalise_label(w) for w in re.findall(r"[a-z]+", got.lower())} | {
+                normalise_label(got)
+            }:
+                return True
+        if op == "equals" and got == value:
+            return True
+        if op in ("contains", "absent_or_contains"):
+            if got is None or got == []:
+                if op == "absent_or_contains":
+                    return True
+                continue
+            items = got if isinstance(got, list) else [got]
+            if any(normalise_label(str(i)) == normalise_label(str(value)) for i in items):
+                return True
+        if op == "at_least" and isinstance(got, int | float) and value is not None and got >= value:
+            return True
+        if op == "at_most" and isinstance(got, int | float) and value is not None and got <= value:
+            return True
+        if op == "image":
+            ids = set(constraint.get("image_ids") or [])
+            if got in ids or (isinstance(got, str) and any(got.endswith(i) for i in ids)):
+                return True
+    return False
+
+
+_NUMBER = re.compile(r"\b(\d+)\b")
+_WORD_NUMBERS = {"no": 0, "zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
+
+
+def answer_matches(answer: str, reference: dict[str, Any]) -> bool:
+    """Is the answer right? ``reference`` is {"yes_no": "yes"}, {"count": 3, "object": "person"},
+    {"text": "EXIT"} or {"contains": ["cat"]} / {"absent": ["dog"]} (class names)."""
+    from lensmith.agent.claims import extract_claims
+    from lensmith.agent.grounding import fuzzy_contains
+
+    if "yes_no" in reference:
+        return pope_parse(answer) == reference["yes_no"]
+    if "count" in reference:
+        target, obj = int(reference["count"]), reference.get("object")
+        if obj:
+            counts = [c.expected for c in extract_claims(answer) if c.subject == obj and c.kind in ("count", "absence", "presence")]
+            values = [0 if v is False else 1 if v is True else v for v in counts]
+            if values:
+                return values[0] == target
+        numbers = [int(n) for n in _NUMBER.findall(answer)]
+        words = [_WORD_NUMBERS[w] for w in re.findall(r"[a-z]+", answer.lower()) if w in _WORD_NUMBERS and w not in ("a", "an")]
+        found = numbers or words
+        return bool(found) and found[0] == target
+    if "text" in reference:
+        return fuzzy_contains(str(reference["text"]), answer)[0]
+    ok = True
+    if "contains" in reference or "absent" in reference:
+        claims = extract_claims(answer)
+        said = {c.subject for c in claims if c.kind in ("presence", "count") and c.expected not in (0, False)}
+        denied = {c.subject for c in claims if c.kind == "absence"}
+        ok = all(o in said for o in reference.get("contains", [])) and all(
+            o in denied or o not in said for o in reference.get("absent", [])
+        )
+    return ok
+
+
+def tool_selection_ok(expected: Iterable[str], called: Iterable[str], optional: Iterable[str] = ()) -> bool:
+    """Every expected tool called, and nothing called beyond the expected and optional ones."""
+    want, got = set(expected), set(called)
+    return want <= got <= want | set(optional)
+
+
+def grounded_share(verdicts: Sequence[Any]) -> float | None:
+    """Supported claims / all checkable claims (None when the answer made none)."""
+    if not verdicts:
+        return None
+    statuses = [v["status"] if isinstance(v, dict) else v.status for v in verdicts]
+    return statuses.count("supported") / len(statuses)
+
+
+def mean(values: Iterable[float | None]) -> float | None:
+    kept = [float(v) for v in values if v is not None]
+    return sum(kept) / len(kept) if kept else None
