@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import metadata
-
 import typer
 from rich.console import Console
 
@@ -13,6 +11,8 @@ err_console = Console(stderr=True)
 
 def version_callback(value: bool) -> None:
     if value:
+        from importlib import metadata
+
         try:
             version = metadata.version("lensmith")
         except metadata.PackageNotFoundError:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lensmith.agent.config import Settings, load_settings
+if TYPE_CHECKING:  # the agent's config pulls in pydantic: kept off the `--help` path
+    from lensmith.agent.config import Settings
 
 PlannerOpt = Annotated[
     str | None,
@@ -32,6 +33,8 @@ def build_settings(
     device: str | None = None,
     max_steps: int | None = None,
 ) -> Settings:
+    from lensmith.agent.config import load_settings
+
     settings = load_settings()
     if planner:
         if planner not in _BACKENDS:
