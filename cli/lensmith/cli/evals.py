@@ -10,13 +10,15 @@ from typing import Any
 import typer
 
 from lensmith.cli.common import console, fail
+from lensmith.cli.options import PLANNER_HELP, build_settings
 
 eval_app = typer.Typer(
     help="Run the evals (POPE, CHAIR, tool use) offline on the shipped sets, or on POPE/COCO files you have.",
     no_args_is_help=True,
 )
 
-PlannerOpt = typer.Option("heuristic", "--planner", help="heuristic | transformers | openai")
+# same meaning and default as `ask`'s --planner (config, else auto): one place, cli/options.py
+PlannerOpt = typer.Option(None, "--planner", "-p", help=PLANNER_HELP)
 LimitOpt = typer.Option(None, "--limit", help="Run at most N cases.")
 SubsetOpt = typer.Option(None, "--subset", help="Only cases whose name or metadata matches (repeatable): "
                          "e.g. random, adversarial, scene, photo, easy, hard, count, read, an image id.")  # fmt: skip
@@ -42,24 +44,15 @@ def _run_dir(suite: str, planner: str, out: Path | None, resume: bool) -> Path:
     return root / f"{suite}-{planner}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def _agent(planner: str, url: str | None, model: str | None) -> Any:
-    from lensmith.agent.config import load_settings
+def _agent(planner: str | None, url: str | None, model: str | None) -> Any:
     from lensmith.agent.loop import Agent
 
-    settings = load_settings()
-    settings.planner.backend = planner  # type: ignore[assignment]
-    if url:
-        settings.planner.base_url = url
-    if model:
-        if planner == "openai":
-            settings.planner.openai_model = model
-        else:
-            settings.planner.model = model
+    settings = build_settings(planner, url, model)
     settings.memory.enabled = False  # evals must not read or fill the user's memory
     return Agent(settings=settings, memory=False)
 
 
-def _run(suite: str, dataset: Any, planner: str, limit: int | None, subset: list[str] | None,
+def _run(suite: str, dataset: Any, planner: str | None, limit: int | None, subset: list[str] | None,
          out: Path | None, resume: bool, jobs: int | None, url: str | None, model: str | None) -> None:  # fmt: skip
     from rich.progress import (
         BarColumn,
@@ -73,7 +66,7 @@ def _run(suite: str, dataset: Any, planner: str, limit: int | None, subset: list
     from lensmith.agent.planners import PlannerUnavailable
     from lensmith.evals.runner import RunExists, agent_asker, run_dataset
 
-    run_dir = _run_dir(suite, planner, out, resume)
+    run_dir = _run_dir(suite, planner or "auto", out, resume)
     agent = _agent(planner, url, model)
     try:
         choice = agent.planner
@@ -124,7 +117,7 @@ def _shipped(n_scenes: int, seed: int) -> list:
 
 @eval_app.command("pope")
 def pope(
-    planner: str = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
+    planner: str | None = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
     out: Path | None = OutOpt, resume: bool = ResumeOpt, jobs: int | None = JobsOpt,
     scenes: int | None = ScenesOpt, seed: int = SeedOpt,
     per_image: int = typer.Option(2, "--per-image", help="Present (and as many absent) objects probed per image."),
@@ -149,7 +142,7 @@ def pope(
 
 @eval_app.command("chair")
 def chair(
-    planner: str = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
+    planner: str | None = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
     out: Path | None = OutOpt, resume: bool = ResumeOpt, jobs: int | None = JobsOpt,
     scenes: int | None = ScenesOpt, seed: int = SeedOpt,
     coco_annotations: Path | None = typer.Option(None, "--coco-annotations", help="Folder with instances_val2014.json and captions_val2014.json (or $LENSMITH_COCO_ANNOTATIONS)."),
@@ -174,7 +167,7 @@ def chair(
 
 @eval_app.command("tools")
 def tools(
-    planner: str = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
+    planner: str | None = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
     out: Path | None = OutOpt, resume: bool = ResumeOpt, jobs: int | None = JobsOpt,
     scenes: int | None = ScenesOpt, seed: int = SeedOpt,
     planner_url: str | None = UrlOpt, planner_model: str | None = ModelOpt,

@@ -9,10 +9,8 @@ import typer
 if TYPE_CHECKING:  # the agent's config pulls in pydantic: kept off the `--help` path
     from lensmith.agent.config import Settings
 
-PlannerOpt = Annotated[
-    str | None,
-    typer.Option("--planner", "-p", help="heuristic | transformers | openai | auto (default: config, else auto: the best available)."),
-]
+PLANNER_HELP = "heuristic | transformers | openai | auto (default: config, else auto: the best available)."
+PlannerOpt = Annotated[str | None, typer.Option("--planner", "-p", help=PLANNER_HELP)]
 PlannerUrlOpt = Annotated[
     str | None, typer.Option("--planner-url", help="OpenAI-compatible server, e.g. http://localhost:8000/v1")
 ]
