@@ -14,12 +14,14 @@ import contextvars
 import hashlib
 import io
 import json
+import logging
 import os
 import sys
 import tempfile
 import threading
-import urllib.error
-import urllib.request
+import uuid
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,14 +31,19 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pydantic import BaseModel
 
+from lensmith.runtime import urls
+from lensmith.runtime.access import ImagePolicy, NotRegularFile, read_image_file, short
 from lensmith.runtime.errors import ImageError
+
+log = logging.getLogger(__name__)
 
 # Pillow's own bomb guard warns at MAX_IMAGE_PIXELS and raises at twice that; we
 # refuse anything above our own limit with a clear message before decoding pixels.
 DEFAULT_MAX_PIXELS = 120_000_000
 DEFAULT_MAX_SIDE = 4096
-URL_TIMEOUT_S = 20
-MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+# decoded working copies kept in memory, all stores of the process together; the
+# least recently used are dropped first and decoded again from disk when needed
+PIXEL_CACHE_BYTES = int(os.environ.get("LENSMITH_PIXEL_CACHE_MB", "1024")) * 2**20
 
 
 class StoredImage(BaseModel):
@@ -76,8 +83,72 @@ def _looks_like_url(ref: str) -> bool:
     return ref.startswith(("http://", "https://"))
 
 
+class PixelCache:
+    """One LRU of decoded working copies for the whole process, bounded in bytes.
+    Entries waiting for their PNG to be written are pinned (not evictable)."""
+
+    def __init__(self, max_bytes: int = PIXEL_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[str, str], Image.Image] = OrderedDict()
+        self._pinned: set[tuple[str, str]] = set()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _size(image: Image.Image) -> int:
+        return image.width * image.height * len(image.getbands())
+
+    @property
+    def nbytes(self) -> int:
+        return self._bytes
+
+    def get(self, key: tuple[str, str]) -> Image.Image | None:
+        with self._lock:
+            image = self._items.get(key)
+            if image is not None:
+                self._items.move_to_end(key)
+            return image
+
+    def put(self, key: tuple[str, str], image: Image.Image, *, pin: bool = False) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self._bytes -= self._size(old)
+            self._items[key] = image
+            self._bytes += self._size(image)
+            if pin:
+                self._pinned.add(key)
+            self._evict()
+
+    def unpin(self, key: tuple[str, str]) -> None:
+        with self._lock:
+            self._pinned.discard(key)
+            self._evict()
+
+    def drop(self, owner: str) -> None:
+        with self._lock:
+            for key in [k for k in self._items if k[0] == owner]:
+                self._bytes -= self._size(self._items.pop(key))
+                self._pinned.discard(key)
+
+    def _evict(self) -> None:
+        for key in list(self._items):
+            if self._bytes <= self.max_bytes:
+                return
+            if key in self._pinned:
+                continue
+            self._bytes -= self._size(self._items.pop(key))
+
+
+PIXELS = PixelCache()
+
+
 class ImageStore:
-    """Images of one session (or one process when no session is set)."""
+    """Images of one session (or one process when no session is set).
+
+    ``policy`` says which references other than the store's own ids a caller may use
+    (by default the local user's: any readable file, any URL); ``max_disk_bytes`` caps
+    what the store writes under its folder (uploads, artifacts)."""
 
     def __init__(
         self,
@@ -85,16 +156,26 @@ class ImageStore:
         *,
         max_side: int = DEFAULT_MAX_SIDE,
         max_pixels: int = DEFAULT_MAX_PIXELS,
+        policy: ImagePolicy | None = None,
+        max_disk_bytes: int | None = None,
+        pixels: PixelCache | None = None,
     ) -> None:
         self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="lensmith-images-"))
         self.folder.mkdir(parents=True, exist_ok=True)
         self.max_side = max_side
         self.max_pixels = max_pixels
+        self.policy = policy or ImagePolicy.local_user()
+        self.max_disk_bytes = max_disk_bytes
+        self._disk_bytes = 0
         self._meta: dict[str, StoredImage] = {}
-        self._pixels: dict[str, Image.Image] = {}
+        self._cache = pixels or PIXELS
+        self._owner = uuid.uuid4().hex
+        weakref.finalize(self, self._cache.drop, self._owner)
         self._lock = threading.RLock()
         self._writer: ThreadPoolExecutor | None = None  # writes deferred artifact files; made on first use
         self._load_index()
+        if max_disk_bytes is not None:
+            self._disk_bytes = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
 
     # ---- persistence -------------------------------------------------------------
     @property
@@ -128,26 +209,46 @@ class ImageStore:
         os.replace(tmp, path)
 
     # ---- adding ------------------------------------------------------------------
-    def add(self, source: str | Path | bytes | Image.Image | np.ndarray, *, label: str | None = None) -> StoredImage:
-        """Load an image from a path, URL, bytes, a PIL image or an RGB array."""
+    def add(
+        self, source: str | Path | bytes | Image.Image | np.ndarray, *, label: str | None = None,
+        policy: ImagePolicy | None = None,
+    ) -> StoredImage:
+        """Load an image from a path, URL, bytes, a PIL image or an RGB array. Paths and
+        URLs go through ``policy`` (default: the store's)."""
         if isinstance(source, Image.Image | np.ndarray):
             return self._add_pixels(_as_pil(source), source_name="pixels", origin="input", label=label)
         if isinstance(source, bytes):
             return self._add_bytes(source, source_name="bytes", label=label)
+        policy = policy or self.policy
         ref = str(source)
         if _looks_like_url(ref):
-            return self._add_bytes(_download(ref), source_name=ref, label=label)
+            if not policy.urls:
+                raise ImageError(
+                    f"Image URLs are not fetched for this caller: {short(ref)}. Send the image as base64 "
+                    "data, or ask the user to enable URLs."
+                )
+            data = urls.download(ref, allow_private=policy.private_urls, max_bytes=policy.max_file_bytes)
+            return self._add_bytes(data, source_name=ref, label=label)
+        if not policy.local:
+            path = policy.check_path(ref)
+            try:
+                data = read_image_file(path, max_bytes=policy.max_file_bytes, shown=short(ref))
+            except (OSError, NotRegularFile) as exc:
+                raise policy.unavailable(ref) from exc
+            return self._add_bytes(data, source_name=str(path), label=label, keep_path=path, shown=short(ref))
         path = Path(ref).expanduser()
         try:
             exists, is_dir = path.exists(), path.is_dir()
         except OSError as exc:  # e.g. a name too long: a planner passing text as a path
-            raise ImageError(f"Not a usable image path: {_short(ref)}: {exc.strerror or exc}") from exc
+            raise ImageError(f"Not a usable image path: {short(ref)}: {exc.strerror or exc}") from exc
         if not exists:
-            raise ImageError(f"Image not found: {_short(ref)}")
+            raise ImageError(f"Image not found: {short(ref)}")
         if is_dir:
             raise ImageError(f"Expected an image file, got a folder: {ref}")
         try:
-            data = path.read_bytes()
+            data = read_image_file(path, max_bytes=policy.max_file_bytes, shown=ref)
+        except NotRegularFile as exc:
+            raise ImageError(f"Not a regular file (a device, FIFO or socket is never read as an image): {ref}") from exc
         except OSError as exc:
             raise ImageError(f"Cannot read {ref}: {exc.strerror or exc}") from exc
         return self._add_bytes(data, source_name=str(path.resolve()), label=label, keep_path=path)
@@ -199,7 +300,7 @@ class ImageStore:
             original_width=image.width, original_height=image.height, scale=scale, scale_y=scale_y,
             mode=mode, origin="artifact", parent=parent, label=label,
         )
-        self._remember(meta, working)
+        self._remember(meta, working, pin=True)
         with self._lock:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="lensmith-png")
@@ -207,17 +308,39 @@ class ImageStore:
         return meta
 
     def _write_deferred(self, image_id: str) -> None:
+        key = (self._owner, image_id)
+        try:
+            with self._lock:
+                meta, pixels = self._meta.get(image_id), self._cache.get(key)
+            if meta is None or pixels is None or meta.path:
+                return
+            buffer = io.BytesIO()
+            pixels.save(buffer, format="PNG", compress_level=1)
+            try:
+                out = self._write_file(f"{image_id[4:]}.png", buffer.getvalue())
+            except ImageError as exc:
+                log.warning("%s stays in memory only: %s", image_id, exc)
+                return
+            with self._lock:
+                self._meta[image_id] = meta.model_copy(update={"path": str(out)})
+                self._save_index()
+        finally:
+            self._cache.unpin(key)
+
+    def _write_file(self, name: str, data: bytes) -> Path:
+        """Write ``data`` as an artifact file, within the store's disk cap."""
         with self._lock:
-            meta, pixels = self._meta.get(image_id), self._pixels.get(image_id)
-        if meta is None or pixels is None or meta.path:
-            return
-        out = self.artifact_dir / f"{image_id[4:]}.png"
+            if self.max_disk_bytes is not None and self._disk_bytes + len(data) > self.max_disk_bytes:
+                raise ImageError(
+                    f"This session's image storage is full ({self.max_disk_bytes // 2**20} MiB); "
+                    "start a new session to add more images."
+                )
+            self._disk_bytes += len(data)
+        out = self.artifact_dir / name
         tmp = out.with_suffix(".part")
-        pixels.save(tmp, format="PNG", compress_level=1)
+        tmp.write_bytes(data)
         os.replace(tmp, out)
-        with self._lock:
-            self._meta[image_id] = meta.model_copy(update={"path": str(out)})
-            self._save_index()
+        return out
 
     def flush(self) -> None:
         """Wait until every deferred artifact is on disk."""
@@ -227,25 +350,27 @@ class ImageStore:
             writer.shutdown(wait=True)
 
     def _add_bytes(
-        self, data: bytes, *, source_name: str, label: str | None, keep_path: Path | None = None
+        self, data: bytes, *, source_name: str, label: str | None, keep_path: Path | None = None,
+        shown: str | None = None,
     ) -> StoredImage:
+        """``shown``: how errors name the image (what the caller gave, not the resolved path)."""
         if not data:
-            raise ImageError(f"Empty file, not an image: {source_name}")
+            raise ImageError(f"Empty file, not an image: {shown or source_name}")
         image_id = _image_id(data)
         with self._lock:
             known = self._meta.get(image_id)
             if known is not None and (known.path is None or Path(known.path).exists()):
                 return known
-        image, mode = self._decode(data, source_name)
+        image, mode = self._decode(data, shown or source_name)
         width, height = image.size
         working, scale, scale_y = self._fit(image)
         path = None
         if keep_path is not None and scale == 1.0 and mode == "RGB" and not _has_rotation(data):
             path = str(keep_path.resolve())
         else:
-            out = self.artifact_dir / f"{image_id[4:]}.png"
-            working.save(out)
-            path = str(out)
+            buffer = io.BytesIO()
+            working.save(buffer, format="PNG")
+            path = str(self._write_file(f"{image_id[4:]}.png", buffer.getvalue()))
         return self._remember_new(
             image_id, working, (width, height), (scale, scale_y), source=source_name, path=path, mode=mode, label=label
         )
@@ -271,8 +396,7 @@ class ImageStore:
         with self._lock:
             if image_id in self._meta:
                 return self._meta[image_id]
-        out = self.artifact_dir / f"{image_id[4:]}.png"
-        out.write_bytes(data)
+        out = self._write_file(f"{image_id[4:]}.png", data)
         return self._remember_new(
             image_id, working, image.size, (scale, scale_y), source=source_name, path=str(out), mode=mode,
             origin=origin, parent=parent, label=label,
@@ -292,10 +416,10 @@ class ImageStore:
         )
         return self._remember(meta, working)
 
-    def _remember(self, meta: StoredImage, pixels: Image.Image) -> StoredImage:
+    def _remember(self, meta: StoredImage, pixels: Image.Image, *, pin: bool = False) -> StoredImage:
         with self._lock:
             self._meta[meta.id] = meta
-            self._pixels[meta.id] = pixels
+            self._cache.put((self._owner, meta.id), pixels, pin=pin)
             self._save_index()
         return meta
 
@@ -341,34 +465,39 @@ class ImageStore:
         return resized, scale_x, (scale_y if scale_y != scale_x else None)
 
     # ---- reading -----------------------------------------------------------------
-    def get(self, ref: str) -> StoredImage:
-        """An image by id, or by path/URL (added on the fly)."""
+    def get(self, ref: str, *, policy: ImagePolicy | None = None) -> StoredImage:
+        """An image by id, or by path/URL (added on the fly, through ``policy``)."""
         ref = ref.strip()
         with self._lock:
             if ref in self._meta:
                 return self._meta[ref]
         if ref.startswith("img:"):
-            known = ", ".join(sorted(self._meta)) or "none yet"
-            raise ImageError(f"Unknown image id {ref!r}. Images in this session: {known}")
-        return self.add(ref)
+            if not (policy or self.policy).local:
+                # untrusted callers learn nothing about what else is stored
+                raise ImageError(f"Unknown image id {short(ref, 40)!r}: use an id returned earlier in this session.")
+            known = sorted(self._meta)
+            listed = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+            raise ImageError(f"Unknown image id {short(ref, 40)!r}. Images in this session: {listed or 'none yet'}")
+        return self.add(ref, policy=policy)
 
     def pil(self, ref: str) -> Image.Image:
         """The working copy as an RGB PIL image (do not modify it in place)."""
         meta = self.get(ref)
-        with self._lock:
-            cached = self._pixels.get(meta.id)
+        cached = self._cache.get((self._owner, meta.id))
         if cached is not None:
             return cached
-        if meta.path is None or not Path(meta.path).exists():
-            raise ImageError(f"The file behind {meta.id} is gone: {meta.path or meta.source}")
+        if meta.path is None:
+            raise ImageError(f"The pixels of {meta.id} are no longer available (not saved to disk); add the image again.")
         try:
-            data = Path(meta.path).read_bytes()
+            data = read_image_file(Path(meta.path), max_bytes=max(self.policy.max_file_bytes, 4 * self.max_pixels),
+                                   shown=meta.id)
+        except FileNotFoundError as exc:
+            raise ImageError(f"The file behind {meta.id} is gone: {meta.path}") from exc
         except OSError as exc:
-            raise ImageError(f"Cannot read the file behind {meta.id}: {meta.path}: {exc.strerror or exc}") from exc
-        image, _ = self._decode(data, meta.path)
+            raise ImageError(f"Cannot read the file behind {meta.id}: {exc.strerror or exc}") from exc
+        image, _ = self._decode(data, meta.id)
         image, _, _ = self._fit(image)
-        with self._lock:
-            self._pixels[meta.id] = image
+        self._cache.put((self._owner, meta.id), image)
         return image
 
     def array(self, ref: str, *, bgr: bool = False) -> np.ndarray:
@@ -380,8 +509,9 @@ class ImageStore:
         meta = self.get(ref)
         if meta.path and Path(meta.path).exists():
             return Path(meta.path)
-        out = self.artifact_dir / f"{meta.id[4:]}.png"
-        self.pil(meta.id).save(out)
+        buffer = io.BytesIO()
+        self.pil(meta.id).save(buffer, format="PNG")
+        out = self._write_file(f"{meta.id[4:]}.png", buffer.getvalue())
         with self._lock:
             self._meta[meta.id] = meta.model_copy(update={"path": str(out)})
             self._save_index()
@@ -395,10 +525,6 @@ class ImageStore:
 
     def __len__(self) -> int:
         return len(self._meta)
-
-
-def _short(text: str, limit: int = 120) -> str:
-    return text if len(text) <= limit else text[:limit] + f"… ({len(text):,} characters)"
 
 
 def _png_header_size(data: bytes) -> tuple[int, int] | None:
@@ -455,20 +581,6 @@ def _as_pil(image: Image.Image | np.ndarray) -> Image.Image:
     raise ImageError(f"Expected an H×W, H×W×3 or H×W×4 array, got shape {array.shape}")
 
 
-def _download(url: str) -> bytes:
-    request = urllib.request.Request(url, headers={"User-Agent": "lensmith"})
-    try:
-        with urllib.request.urlopen(request, timeout=URL_TIMEOUT_S) as response:
-            data = response.read(MAX_DOWNLOAD_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        raise ImageError(f"Could not download {url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
-        raise ImageError(f"Could not download {url}: {getattr(exc, 'reason', exc)}") from exc
-    if len(data) > MAX_DOWNLOAD_BYTES:
-        raise ImageError(f"Download too large (over {MAX_DOWNLOAD_BYTES // 2**20} MiB): {url}")
-    return data
-
-
 _current: contextvars.ContextVar[ImageStore | None] = contextvars.ContextVar(
     "lensmith_image_store", default=None
 )
@@ -494,4 +606,7 @@ def use_store(store: ImageStore) -> Iterator[ImageStore]:
     try:
         yield store
     finally:
-        _current.reset(token)
+        try:
+            _current.reset(token)
+        except ValueError:  # exited from another context (a cancelled task): undo by value
+            _current.set(token.old_value if token.old_value is not contextvars.Token.MISSING else None)
