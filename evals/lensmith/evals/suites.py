@@ -281,6 +281,10 @@ def tool_cases(items: Sequence[Item], task_file: Path = DATA / "tool_tasks.json"
                           {"tool": "detect", "arg": "classes", "op": "absent_or_contains", "value": obj}],
                           "reference": {"side": side}, "facts": [{"kind": "position", "subject": obj, "value": side}]},
             ))  # fmt: skip
+    if task_file == DATA / "tool_tasks.json":  # the user-phrased question set (evals/tool_questions.py)
+        from lensmith.evals.tool_questions import question_cases
+
+        cases.extend(question_cases(items))
     return cases
 
 
@@ -303,7 +307,12 @@ def _tools_eval(case: Case, trace: TurnTrace) -> dict[str, Any]:
             con["image_ids"] = trace.images
         constraints.append(check_constraint(con, calls))
     reference = expected.get("reference")
-    answer_ok: bool | None = None
+    outcome = None
+    if "answer" in expected:  # strict grading of the user-phrased questions
+        from lensmith.evals.tool_questions import grade_trace
+
+        outcome = grade_trace(case, trace)
+    answer_ok: bool | None = None if outcome is None else outcome == "correct"
     if reference and trace.ok:
         answer_ok = _side_matches(trace.answer, reference["side"]) if "side" in reference else answer_matches(trace.answer, reference)
     elif reference:
@@ -314,6 +323,7 @@ def _tools_eval(case: Case, trace: TurnTrace) -> dict[str, Any]:
         "tool_f1": tool_f1(want, called, optional),
         "argument_accuracy": (sum(constraints) / len(constraints)) if constraints else None,
         "answer_correct": answer_ok,
+        "outcome": outcome,
     }
 
 
@@ -340,6 +350,9 @@ def _tools_aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         ),
     }
     out.update(_grounding_aggregate(rows))
+    from lensmith.evals.tool_questions import outcome_aggregate
+
+    out.update(outcome_aggregate(rows))
     return out
 
 
@@ -349,6 +362,7 @@ def tools_dataset(items: Sequence[Item], task_file: Path = DATA / "tool_tasks.js
         cases=tool_cases(items, task_file),
         evaluators=[FunctionEvaluator("tools", _tools_eval), FunctionEvaluator("grounding", lambda c, t: _grounding_scores(t))],
         aggregate=_tools_aggregate,
-        headline=["tool_selection_accuracy", "tool_f1", "argument_accuracy", "answer_accuracy", "grounded_share"],
+        headline=["tool_selection_accuracy", "tool_f1", "argument_accuracy", "answer_accuracy", "grounded_share",
+                  "heldout/correct_or_declined", "heldout/off_topic"],
         description="Tool use: selection, arguments, answers and grounded claims",
     )
