@@ -23,6 +23,7 @@ PARTS = {
 BUILTIN_TOOLS = {
     "detect": "lensmith.tools.detect:DetectTool",
     "read_text": "lensmith.tools.ocr:ReadTextTool",
+    "colour": "lensmith.tools.colour:ColourTool",
     "segment": "lensmith.tools.segment:SegmentTool",
     "edit": "lensmith.tools.edit:EditTool",
     "retrieve": "lensmith.memory.retrieve_tool:RetrieveTool",
