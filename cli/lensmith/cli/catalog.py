@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import typer
@@ -48,9 +49,12 @@ def tools_cmd(
     console.print(table)
 
 
-def models_cmd(json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+def models_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List every model lensmith knows: where its weights were found, or every place
-    that was looked at and the command that fetches them. Never downloads."""
+    that was looked at and the command that fetches them. Never downloads;
+    `lensmith models fetch NAME` does."""
+    if ctx.invoked_subcommand is not None:
+        return
     from lensmith.agent.config import load_settings
     from lensmith.agent.loop import Agent
     from lensmith.runtime import weights
@@ -85,6 +89,89 @@ def models_cmd(json_out: bool = typer.Option(False, "--json", help="Print as JSO
     console.print(table)
 
 
+def fetch_cmd(
+    names: list[str] = typer.Argument(None, help="Models to fetch (names from `lensmith models fetch --list`)."),
+    all_: bool = typer.Option(False, "--all", help="Fetch every model in the catalogue."),
+    list_: bool = typer.Option(False, "--list", help="Show the catalogue (sources, sizes, checksums) and exit."),
+    force: bool = typer.Option(False, "--force", help="Download again even if the weights are there."),
+    json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Download model weights into the weights folder ($LENSMITH_WEIGHTS, else weights/
+    under the lensmith home), where lensmith finds them with no config. Downloads resume
+    where an interrupted one stopped and are checked against their published sha256
+    (or their size, where no checksum is published) before they are used."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from lensmith.cli.common import err_console, fail
+    from lensmith.runtime.fetch import FetchError, fetch
+    from lensmith.runtime.weights import weights_dir
+    from lensmith.tools.downloads import catalogue
+
+    entries = catalogue()
+    if list_:
+        rows = [{"name": e.model, "target": e.target, "files": [f.url for f in e.files], "checksum": e.checksum,
+                 "note": e.note} for e in entries.values()]
+        if json_out:
+            console.print_json(json.dumps(rows))
+            return
+        table = Table(title=f"fetchable models (into {escape(str(weights_dir()))})", expand=True, show_lines=True)
+        for column in ("model", "saved as", "source", "checked by"):
+            table.add_column(column, overflow="fold")
+        for row in rows:
+            urls = row["files"]
+            source = urls[0] if len(urls) == 1 else f"{os.path.commonprefix(urls).rsplit('/', 1)[0]}/… ({len(urls)} files)"
+            table.add_row(row["name"], row["target"], escape(source), escape(row["checksum"]))
+        console.print(table)
+        return
+    chosen = list(entries) if all_ else list(names or [])
+    if not chosen:
+        fail("Name the models to fetch (e.g. `lensmith models fetch sam-vit-b`), or --all; --list shows them.")
+    unknown = [n for n in chosen if n not in entries]
+    if unknown:
+        fail(f"No download known for {', '.join(unknown)}; fetchable: {', '.join(entries)}.")
+    results, failed = [], False
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+        for name in chosen:
+            task = bar.add_task(name, total=None)
+
+            def shown(label: str, done: int, total: int | None, task=task, name=name) -> None:
+                bar.update(task, description=f"{name}: {label}", completed=done, total=total)
+
+            try:
+                got = fetch(entries[name], force=force, on_progress=shown)
+            except FetchError as exc:
+                failed = True
+                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                results.append({"name": name, "ok": False, "error": str(exc)})
+                continue
+            finally:
+                bar.remove_task(task)
+            results.append({"name": name, "ok": True, "path": str(got.path), "already": got.already,
+                            "files": [vars(f) for f in got.files]})
+    if json_out:
+        console.print_json(json.dumps(results))
+    else:
+        for row in results:
+            if not row["ok"]:
+                continue
+            if row["already"]:
+                console.print(f"[green]✓[/] {row['name']}: already in {escape(row['path'])}", highlight=False)
+                continue
+            checks = sorted({f["verified"] for f in row["files"]})
+            console.print(f"[green]✓[/] {row['name']}: {escape(row['path'])} (checked: {escape('; '.join(checks))})",
+                          highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
 def _type(schema: dict) -> str:
     if "type" in schema:
         kind = schema["type"]
@@ -98,4 +185,7 @@ def _type(schema: dict) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command("tools", short_help="List registered tools, their source, model or method, and failures.")(tools_cmd)
-    app.command("models", short_help="List models: where weights were found, or how to fetch them.")(models_cmd)
+    models_app = typer.Typer(no_args_is_help=False, rich_markup_mode="rich")
+    models_app.callback(invoke_without_command=True)(models_cmd)
+    models_app.command("fetch", short_help="Download weights into the weights folder (resumable, checksum-verified).")(fetch_cmd)
+    app.add_typer(models_app, name="models", short_help="List models: where weights were found, or how to fetch them.")

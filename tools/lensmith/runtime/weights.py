@@ -20,6 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from lensmith.runtime import paths
 from lensmith.runtime.errors import WeightsNotFound
 from lensmith.runtime.progress import report
 
@@ -121,9 +122,11 @@ def hub_allowed() -> bool:
     return _config.allow_downloads and not offline()
 
 
-def weights_dir() -> Path | None:
+def weights_dir() -> Path:
+    """``$LENSMITH_WEIGHTS``, else ``weights/`` under the lensmith home: where ``lensmith
+    models fetch`` puts what it downloads, so the resolver finds it with no config."""
     value = os.environ.get("LENSMITH_WEIGHTS")
-    return Path(value).expanduser() if value else None
+    return Path(value).expanduser() if value else paths.home() / "weights"
 
 
 def resolve(name: str | ModelSpec, *, hub: bool | None = None) -> Resolved:
@@ -141,14 +144,12 @@ def resolve(name: str | ModelSpec, *, hub: bool | None = None) -> Resolved:
 
     root = weights_dir()
     names = spec.candidates or [spec.name]
-    if root is not None:
-        for candidate in names:
-            path = root / candidate
-            if path.exists():
-                return Resolved(name=spec.name, path=str(path), source="env", detail="$LENSMITH_WEIGHTS")
-        looked.append(f"$LENSMITH_WEIGHTS={root} / {{{', '.join(names)}}} (none there)")
-    else:
-        looked.append("$LENSMITH_WEIGHTS (not set)")
+    label = "$LENSMITH_WEIGHTS" if os.environ.get("LENSMITH_WEIGHTS") else "the weights folder ($LENSMITH_WEIGHTS not set)"
+    for candidate in names:
+        path = root / candidate
+        if path.exists():
+            return Resolved(name=spec.name, path=str(path), source="env", detail=label)
+    looked.append(f"{label} {root} / {{{', '.join(names)}}} (none there)")
 
     if spec.packaged is not None:
         shipped = spec.packaged()

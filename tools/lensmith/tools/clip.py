@@ -39,7 +39,7 @@ CLIP = register_model(ModelSpec(
     description="open_clip CLIP (any architecture; default laion ViT-B-32) for image search and zero-shot labels",
     candidates=["clip", "open_clip", "CLIP-ViT-B-32-laion2B-s34B-b79K", "clip-vit-b-32"],
     hub_repo="laion/CLIP-ViT-B-32-laion2B-s34B-b79K",
-    fetch="huggingface-cli download laion/CLIP-ViT-B-32-laion2B-s34B-b79K "
+    fetch="lensmith models fetch clip  # or: huggingface-cli download laion/CLIP-ViT-B-32-laion2B-s34B-b79K "
     "--local-dir $LENSMITH_WEIGHTS/clip",
 ))
 

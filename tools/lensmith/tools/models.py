@@ -48,7 +48,7 @@ YOLOE = register_model(ModelSpec(
     name="yoloe-11s-seg", task="detect",
     description="YOLOE open-vocabulary detector (text prompts) via ultralytics",
     candidates=["yoloe-11s-seg.pt", "yoloe-11m-seg.pt", "yoloe-11l-seg.pt"],
-    fetch=_fetch(f"{_GH}/yoloe-11s-seg.pt", "yoloe-11s-seg.pt"),
+    fetch="lensmith models fetch yoloe-11s-seg  # or: " + _fetch(f"{_GH}/yoloe-11s-seg.pt", "yoloe-11s-seg.pt"),
 ))
 YOLO_WORLD = register_model(ModelSpec(
     name="yolov8s-worldv2", task="detect",
@@ -81,7 +81,7 @@ SAM_VIT_B = register_model(ModelSpec(
     name="sam-vit-b", task="segment", description="Segment Anything ViT-B (segment-anything)",
     candidates=["sam_vit_b_01ec64.pth", "sam_vit_b.pth"],
     hub_repo="ybelkada/segment-anything", hub_file="checkpoints/sam_vit_b_01ec64.pth",
-    fetch=_fetch(f"{_SAM}/sam_vit_b_01ec64.pth", "sam_vit_b_01ec64.pth"),
+    fetch="lensmith models fetch sam-vit-b  # or: " + _fetch(f"{_SAM}/sam_vit_b_01ec64.pth", "sam_vit_b_01ec64.pth"),
 ))
 SAM2 = register_model(ModelSpec(
     name="sam2", task="segment", description="SAM 2 / 2.1 via ultralytics",
@@ -91,7 +91,7 @@ SAM2 = register_model(ModelSpec(
 MOBILE_SAM = register_model(ModelSpec(
     name="mobile-sam", task="segment", description="MobileSAM via ultralytics",
     candidates=["mobile_sam.pt"],
-    fetch=_fetch(f"{_GH}/mobile_sam.pt", "mobile_sam.pt"),
+    fetch="lensmith models fetch mobile-sam  # or: " + _fetch(f"{_GH}/mobile_sam.pt", "mobile_sam.pt"),
 ))
 # Best first; sam-vit-b last-but-not-least because it is the one fetched from the hub.
 SAM_CHOICES = (SAM_VIT_H, SAM_VIT_L, SAM2, SAM_VIT_B, MOBILE_SAM)
@@ -101,7 +101,7 @@ SD_INPAINT = register_model(ModelSpec(
     description="Stable Diffusion inpainting (diffusers StableDiffusionInpaintPipeline)",
     candidates=["stable-diffusion-inpainting", "sd-inpainting", "stable-diffusion-2-inpainting"],
     hub_repo="stable-diffusion-v1-5/stable-diffusion-inpainting",
-    fetch="huggingface-cli download stable-diffusion-v1-5/stable-diffusion-inpainting "
+    fetch="lensmith models fetch sd-inpainting  # or: huggingface-cli download stable-diffusion-v1-5/stable-diffusion-inpainting "
     "--local-dir $LENSMITH_WEIGHTS/stable-diffusion-inpainting",
 ))
 
