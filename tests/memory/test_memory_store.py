@@ -156,7 +156,7 @@ def test_persists_across_a_new_process(tmp_path: Path) -> None:
     store = open_memory(path)
     store.add_fact("The spare key is under the blue flower pot.", evidence=["turn:s1/t3"], session_id="s1")
     code = (
-        "import sys; from memory import open_memory; s = open_memory(sys.argv[1]); "
+        "import sys; from lensmith.memory import open_memory; s = open_memory(sys.argv[1]); "
         "r = s.recall('where is the spare key?', session_id='s2'); print(r[0]['text'])"
     )
     out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120)

@@ -26,16 +26,19 @@ import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
 
-from lensmith.memory.embeddings import ClipEmbedding, MiniLMEmbedding
 from lensmith.memory.locking import StoreLock
+from lensmith.memory.minilm import MINILM  # noqa: F401 - registers the model for `lensmith models`
 from lensmith.runtime.artifacts import Artifact, DetectArtifact, OcrArtifact
 from lensmith.runtime.errors import ToolError
 from lensmith.tools.clip import ClipModel
+
+if TYPE_CHECKING:  # chromadb (imported by the adapters) costs a second: loaded on first use
+    from lensmith.memory.embeddings import MiniLMEmbedding
 
 log = logging.getLogger("lensmith.memory")
 
@@ -51,6 +54,9 @@ class MemoryUnavailable(ToolError):
 
 def _settings() -> Any:
     from chromadb.config import Settings
+
+    # registers lensmith's embedding functions, which Chroma rebuilds when it reopens a collection
+    import lensmith.memory.embeddings  # noqa: F401
 
     return Settings(anonymized_telemetry=False, allow_reset=False)
 
@@ -298,7 +304,7 @@ class MemoryStore:
     def __init__(self, backend: _Backend, *, prefix: str = "") -> None:
         self.backend = backend
         self.prefix = prefix
-        self.text_ef = MiniLMEmbedding()
+        self._text_ef: MiniLMEmbedding | None = None
         self._clip: ClipModel | None = None
         self._clip_checked = False
 
@@ -313,6 +319,14 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"MemoryStore({self.kind}: {self.location})"
+
+    @property
+    def text_ef(self) -> MiniLMEmbedding:
+        if self._text_ef is None:
+            from lensmith.memory.embeddings import MiniLMEmbedding
+
+            self._text_ef = MiniLMEmbedding()
+        return self._text_ef
 
     # ---- CLIP ------------------------------------------------------------------------
     def set_clip(self, clip: ClipModel | None) -> None:
@@ -331,6 +345,8 @@ class MemoryStore:
         return f"{self.prefix}{name}"
 
     def _collection(self, client: Any, name: str, *, create: bool = True, clip: ClipModel | None = None) -> Any:
+        from lensmith.memory.embeddings import ClipEmbedding
+
         if name == IMAGES:
             ef: Any = ClipEmbedding(clip)
             meta = {"clip_model": clip.name, "dim": clip.dim} if clip is not None else None
@@ -364,11 +380,11 @@ class MemoryStore:
     # ---- turns and facts -------------------------------------------------------------
     def add_turn(
         self, *, session_id: str, turn_id: str, question: str, answer: str,
-        image_ids: list[str], image_paths: list[str],
+        image_ids: list[str], image_paths: list[str], origin: str | None = None,
     ) -> None:
         doc = f"Q: {question.strip()}\nA: {answer.strip()}"
         meta: dict[str, Any] = {"session_id": session_id, "turn_id": turn_id, "time": time.time(),
-                                "question": question[:1000]}
+                                "question": question[:1000], "origin": origin or current_origin()}
         if image_ids:
             meta["image_ids"] = list(image_ids)
         if image_paths:
@@ -384,7 +400,7 @@ class MemoryStore:
         if not fact:
             raise ToolError("A fact to remember cannot be empty")
         fact_id = "fact:" + uuid.uuid4().hex[:12]
-        meta: dict[str, Any] = {"session_id": session_id or "", "time": time.time()}
+        meta: dict[str, Any] = {"session_id": session_id or "", "time": time.time(), "origin": current_origin()}
         if evidence:
             meta["evidence"] = [str(e) for e in evidence]
         vec = self.text_ef.embed([fact])
@@ -410,7 +426,7 @@ class MemoryStore:
                     score = 1.0 - float(dist)
                     if score >= min_score:
                         out.append({"kind": "turn", "text": doc, "score": round(score, 4),
-                                    "source": f"turn:{meta['session_id']}/{meta['turn_id']}"})
+                                    "source": f"turn:{meta['session_id']}/{meta['turn_id']}{_via(meta)}"})
             facts = self.collection(FACTS)
             if facts is not None and facts.count():
                 res = facts.query(query_embeddings=qvec, n_results=min(k, facts.count()),
@@ -420,7 +436,7 @@ class MemoryStore:
                     score = 1.0 - float(dist)
                     if score >= min_score:
                         evidence = ", ".join(meta.get("evidence") or [])
-                        source = fid + (f" (evidence: {evidence})" if evidence else "")
+                        source = fid + _via(meta) + (f" (evidence: {evidence})" if evidence else "")
                         out.append({"kind": "fact", "text": doc, "score": round(score, 4), "source": source})
         return sorted(out, key=lambda r: -r["score"])
 
@@ -517,6 +533,8 @@ class MemoryStore:
         return [{"kind": "image", "text": h.why, "source": h.path, "score": round(h.score, 4)} for h in result.hits]
 
     def _images_for_write(self, client: Any, clip: ClipModel | None) -> Any:
+        from lensmith.memory.embeddings import ClipEmbedding
+
         clip = clip or self.clip()
         if clip is None:
             raise ToolError("CLIP vectors given but no CLIP model is set")
@@ -580,6 +598,8 @@ class MemoryStore:
             if self._name(IMAGE_TEXTS) in names:
                 self._collection(client, IMAGE_TEXTS).delete(ids=[f"{k}#{a}" for k in keys for a in ASPECTS])
             if self._name(IMAGES) in names:
+                from lensmith.memory.embeddings import ClipEmbedding
+
                 client.get_collection(self._name(IMAGES), embedding_function=ClipEmbedding()).delete(ids=list(keys))
         return len(keys)
 
@@ -677,6 +697,8 @@ def default_memory_dir() -> Path:
 
 _current: contextvars.ContextVar[MemoryStore | None] = contextvars.ContextVar("lensmith_memory", default=None)
 _current_session: contextvars.ContextVar[str | None] = contextvars.ContextVar("lensmith_memory_session", default=None)
+# who writes: "CLI", "TUI", "MCP client <name>"; shown when an entry is recalled
+_current_origin: contextvars.ContextVar[str] = contextvars.ContextVar("lensmith_memory_origin", default="")
 _default: MemoryStore | None = None
 _default_lock = threading.Lock()
 
@@ -697,12 +719,27 @@ def current_session_id() -> str | None:
     return _current_session.get()
 
 
+def current_origin() -> str:
+    return _current_origin.get()
+
+
+def _via(meta: dict) -> str:
+    origin = meta.get("origin")
+    return f" (from {origin})" if origin else ""
+
+
 @contextlib.contextmanager
-def use_memory(store: MemoryStore, *, session_id: str | None = None) -> Iterator[MemoryStore]:
-    token = _current.set(store)
-    session_token = _current_session.set(session_id)
+def use_memory(
+    store: MemoryStore, *, session_id: str | None = None, origin: str | None = None
+) -> Iterator[MemoryStore]:
+    tokens = [(_current, _current.set(store)), (_current_session, _current_session.set(session_id))]
+    if origin is not None:
+        tokens.append((_current_origin, _current_origin.set(origin)))
     try:
         yield store
     finally:
-        _current.reset(token)
-        _current_session.reset(session_token)
+        for var, token in reversed(tokens):
+            try:
+                var.reset(token)  # type: ignore[attr-defined]
+            except ValueError:  # exited in another context (a cancelled task): nothing to undo there
+                pass
