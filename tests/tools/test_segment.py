@@ -258,3 +258,62 @@ def test_rle_reads_uncompressed_counts() -> None:
     for use in (True, False):
         assert np.array_equal(rle.decode(counts, use_pycocotools=use), mask)
     assert rle.area(rle.encode(mask)) == 2
+
+
+def _bbox(mask: np.ndarray) -> tuple[int, int, int, int]:
+    ys, xs = np.nonzero(mask)
+    return int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1
+
+
+def _check_cutout(path: str, mask: np.ndarray, photo: np.ndarray, box: list[float]) -> None:
+    """An RGBA PNG cropped to the object (inside its box), opaque exactly on the mask, with
+    the photo's own pixels there."""
+    with Image.open(path) as opened:
+        assert opened.format == "PNG" and opened.mode == "RGBA"
+        rgba = np.asarray(opened)
+    x0, y0, x1, y1 = _bbox(mask)
+    assert rgba.shape == (y1 - y0, x1 - x0, 4)
+    assert box[0] <= x0 and box[1] <= y0 and x1 <= box[2] + 1 and y1 <= box[3] + 1
+    crop = mask[y0:y1, x0:x1]
+    alpha = rgba[..., 3]
+    assert (alpha[~crop] == 0).all() and (alpha[crop] == 255).all()
+    assert (~crop).any()  # a real cut-out: some of the crop is transparent
+    assert np.array_equal(rgba[..., :3][crop], photo[y0:y1, x0:x1][crop])
+
+
+@pytest.mark.slow
+def test_cut_out_the_cat_writes_a_transparent_png_listed_in_the_answer(tmp_path: Path) -> None:
+    from lensmith.agent.config import Settings
+    from lensmith.agent.loop import Agent
+    from lensmith.tools.registry import Registry
+
+    photo = skimage.data.chelsea()
+    Image.fromarray(photo).save(tmp_path / "chelsea.png")
+    settings = Settings()
+    settings.planner.backend = "heuristic"
+    agent = Agent(settings, registry=Registry.discover(only=("detect", "segment")), memory=False)
+    trace = agent.ask("cut out the cat", [tmp_path / "chelsea.png"])
+    assert trace.error is None, trace.error
+    art = trace.calls[-1].artifact
+    assert [c.tool for c in trace.calls] == ["detect", "segment"] and "cat" in trace.calls[0].artifact.counts()
+    assert isinstance(art, SegmentArtifact) and len(art.masks) == 1
+    cut = art.masks[0].cutout
+    assert cut and art.files == [cut] and cut in trace.artifacts
+    assert Path(cut).parent == Path(trace.artifacts[0]).parent  # beside the overlay
+    _check_cutout(cut, rle.decode(art.masks[0].rle), photo, art.masks[0].box)
+
+
+def test_each_mask_gets_its_own_cutout_from_boxes(grabcut_tool: SegmentTool) -> None:
+    store = ImageStore()
+    photo = skimage.data.coffee()
+    content, art = segment(grabcut_tool, store, image=store.add(photo).id, boxes=[CUP_BOX, [120.0, 0.0, 480.0, 400.0]])
+    assert len(art.files) == 2 and [m.cutout for m in art.masks] == art.files
+    assert "2 transparent cut-out PNG(s) saved" in content
+    for mask_info in art.masks:
+        _check_cutout(mask_info.cutout, rle.decode(mask_info.rle), photo, mask_info.box)
+
+
+def test_an_empty_mask_has_no_cutout() -> None:
+    assert segment_mod.cutout(np.zeros((4, 4, 3), np.uint8), np.zeros((4, 4), bool)) is None
+    picture = segment_mod.cutout(np.full((4, 4, 3), 7, np.uint8), np.eye(4, dtype=bool)[:, ::-1])
+    assert picture is not None and picture.size == (4, 4) and np.asarray(picture)[0, 0, 3] == 0

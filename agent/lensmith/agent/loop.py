@@ -495,6 +495,7 @@ def _artifact_files(session: Session, calls: list[ToolCallRecord]) -> list[str]:
                 files.append(str(session.store.file(image_id)))
             except ImageError:
                 continue
+        files.extend(call.artifact.files)
     return files
 
 

@@ -24,6 +24,7 @@ class Artifact(BaseModel):
     model: str | None = None  # weights name/path when a model ran
     note: str | None = None  # e.g. "GrabCut fallback: no SAM weights found"
     images: list[str] = Field(default_factory=list)  # new image ids (annotated, overlay, edited)
+    files: list[str] = Field(default_factory=list)  # other files written (RGBA cut-outs): not images in the store
 
 
 class Detection(BaseModel):
@@ -68,6 +69,7 @@ class Mask(BaseModel):
     area_px: int
     area_share: float  # of the whole image
     score: float | None = None
+    cutout: str | None = None  # RGBA PNG of the object, cropped to it, alpha 0 outside the mask
 
 
 class SegmentArtifact(Artifact):

@@ -342,6 +342,11 @@ class ImageStore:
         os.replace(tmp, out)
         return out
 
+    def write_artifact_file(self, name: str, data: bytes) -> Path:
+        """Write a file that is not an image of the store (the store keeps RGB only, so an
+        RGBA cut-out lives here) into the session's artifact folder, within the disk cap."""
+        return self._write_file(Path(name).name, data)
+
     def flush(self) -> None:
         """Wait until every deferred artifact is on disk."""
         with self._lock:

@@ -9,6 +9,8 @@ fallback. Masks are COCO RLE in the displayed image's pixels.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import logging
 import threading
 from collections import OrderedDict
@@ -18,6 +20,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from PIL import Image
 from pydantic import BaseModel, Field, PrivateAttr
 
 from lensmith.runtime import rle
@@ -302,20 +305,51 @@ class SegmentTool(LensmithTool):
         store, meta = current_store(), seg.image
         total = meta.original_width * meta.original_height
         masks = []
+        rgb = store.array(meta.id)
         for mask, label, box, score in zip(seg.masks, seg.labels, seg.boxes, seg.scores, strict=True):
             shown = to_displayed(mask, meta)
             area = int(shown.sum())
             masks.append(Mask(label=label, box=box, rle=rle.encode(shown), area_px=area,
-                              area_share=round(area / total, 5), score=None if score is None else round(score, 3)))
+                              area_share=round(area / total, 5), score=None if score is None else round(score, 3),
+                              cutout=_save_cutout(store, meta, rgb, mask)))
         overlay = overlay_masks(store.pil(meta.id), seg.masks, seg.labels)
         overlay_id = store.add_artifact(overlay, parent=meta.id, label=f"segment: {seg.method} overlay", defer_write=True).id
+        cutouts = [m.cutout for m in masks if m.cutout]
         artifact = SegmentArtifact(
             tool=self.name, image=meta.id, method=seg.method, method_kind=seg.method_kind,  # type: ignore[arg-type]
-            model=seg.model, note=seg.note, masks=masks, overlay=overlay_id, images=[overlay_id],
+            model=seg.model, note=seg.note, masks=masks, overlay=overlay_id, images=[overlay_id], files=cutouts,
         )
         parts = [f"{m.label or 'mask'} {m.area_share:.1%} of the image ({m.area_px} px)" for m in masks]
         how = f"{seg.method}" + (" fallback, no SAM weights" if seg.method_kind == "fallback" else f" {seg.model}")
-        return f"{len(masks)} mask(s) by {how}: {'; '.join(parts)}; overlay {overlay_id}", artifact
+        saved = f"; {len(cutouts)} transparent cut-out PNG(s) saved" if cutouts else ""
+        return f"{len(masks)} mask(s) by {how}: {'; '.join(parts)}; overlay {overlay_id}{saved}", artifact
+
+
+def cutout(rgb: np.ndarray, mask: np.ndarray) -> Image.Image | None:
+    """The object as RGBA, cropped to the mask's bounding box, alpha 0 outside the mask
+    (None for an empty mask)."""
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return None
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    alpha = mask[y0:y1, x0:x1].astype(np.uint8) * 255
+    return Image.fromarray(np.dstack([rgb[y0:y1, x0:x1], alpha]), "RGBA")
+
+
+def _save_cutout(store: ImageStore, meta: StoredImage, rgb: np.ndarray, mask: np.ndarray) -> str | None:
+    """Write the cut-out beside the overlay. The store keeps RGB images only, so the cut-out
+    is a file, not an image id; it has the working copy's pixels (the image as the tools saw it)."""
+    picture = cutout(rgb, mask)
+    if picture is None:
+        return None
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    digest = hashlib.blake2b(np.packbits(mask).tobytes(), digest_size=8).hexdigest()
+    try:
+        return str(store.write_artifact_file(f"cutout-{meta.id[4:]}-{digest}.png", buffer.getvalue()))
+    except ToolError as exc:  # the session's disk cap: the masks still stand without the file
+        log.warning("cut-out not saved: %s", exc)
+        return None
 
 
 def to_displayed(mask: np.ndarray, meta: StoredImage) -> np.ndarray:
