@@ -25,6 +25,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from lensmith.agent.config import Settings, load_settings
+from lensmith.agent.databases import ensure_sound
 from lensmith.agent.events import (
     AnswerDrafted,
     Event,
@@ -40,21 +41,26 @@ from lensmith.agent.events import (
 )
 from lensmith.agent.planners import PlannerChoice, choose_planner
 from lensmith.agent.prompts import GROUNDING_MARKER, SYSTEM_PROMPT, describe_images, describe_memory
-from lensmith.agent.sessions import Session, SessionManager
+from lensmith.agent.sessions import Session, SessionBusy, SessionManager
 from lensmith.agent.toolset import build_registry
 from lensmith.agent.trace import Recalled, ToolCallRecord, TurnTrace, Verdict
 from lensmith.runtime import paths
+from lensmith.runtime.access import ImagePolicy
 from lensmith.runtime.artifacts import Artifact, parse_artifact
 from lensmith.runtime.errors import ImageError
 from lensmith.runtime.images import StoredImage, use_store
 from lensmith.runtime.progress import Progress, progress_to
-from lensmith.tools.registry import Registry
+from lensmith.tools.registry import Registry, is_memory_tool
 
 log = logging.getLogger("lensmith.agent")
 
 MAX_QUESTION_CHARS = 20_000
 MAX_IMAGES_PER_TURN = 16
 PLANNER_IMAGE_SIDE = 1024
+# a planner's reply beyond this is cut before it is checkpointed, saved or rendered
+MAX_ANSWER_CHARS = 20_000
+MAX_ARG_CHARS = 2_000  # each string argument of a tool call, as recorded in the trace
+SESSION_WAIT_S = 2.0  # how long a second turn on a busy session waits before saying so
 
 EventSink = Callable[[Event], None]
 
@@ -104,16 +110,16 @@ class _EventsMiddleware(AgentMiddleware):
         return None
 
     def wrap_model_call(self, request: Any, handler: Any) -> Any:
-        return self._budget_spent() or handler(request)
+        return self._budget_spent() or _bounded_reply(handler(request))
 
     async def awrap_model_call(self, request: Any, handler: Any) -> Any:
-        return self._budget_spent() or await handler(request)
+        return self._budget_spent() or _bounded_reply(await handler(request))
 
     def _started(self, request: Any) -> tuple[dict[str, Any], float]:
         self.turn.check_cancel()
         call = request.tool_call
         self.turn.emit(
-            ToolCalled(call_id=call["id"], tool=call["name"], args=dict(call.get("args") or {}),
+            ToolCalled(call_id=call["id"], tool=call["name"], args=_bounded_args(call.get("args")),
                        step=self.turn.model_calls, **self.turn.ids())
         )
         return call, time.perf_counter()
@@ -125,7 +131,7 @@ class _EventsMiddleware(AgentMiddleware):
             record = ToolCallRecord(
                 call_id=call["id"],
                 tool=call["name"],
-                args=dict(call.get("args") or {}),
+                args=_bounded_args(call.get("args")),
                 summary=text if result.status != "error" else "",
                 artifact=result.artifact if isinstance(result.artifact, Artifact) else parse_artifact(result.artifact),
                 error=text if result.status == "error" else None,
@@ -156,8 +162,11 @@ class Agent:
         registry: Registry | None = None,
         memory: Any = None,
         sessions: SessionManager | None = None,
+        origin: str = "CLI",
     ) -> None:
+        """``origin``: who asks (CLI, TUI, ...), recorded with what goes into memory."""
         self.settings = settings or load_settings()
+        self.origin = origin
         self.settings.apply()
         self.sessions = sessions or SessionManager(memory=lambda: self.memory)
         self._registry = registry
@@ -191,7 +200,11 @@ class Agent:
                 try:
                     from lensmith.memory import open_memory
 
-                    self._memory = open_memory(paths.memory_dir(), url=self.settings.memory.chroma_url)
+                    folder = paths.memory_dir()
+                    if not self.settings.memory.chroma_url:
+                        ensure_sound(folder / "chroma.sqlite3", "memory database", move=folder)
+                        folder = paths.memory_dir()
+                    self._memory = open_memory(folder, url=self.settings.memory.chroma_url)
                 except Exception as exc:  # noqa: BLE001 - memory is a help, never a blocker
                     log.warning("memory unavailable: %s", exc)
                     self._memory = False
@@ -272,6 +285,18 @@ class Agent:
         session = session or self.sessions.new()
         trace = TurnTrace(session_id=session.id, turn_id=uuid.uuid4().hex[:12], question=question)
         turn = _Turn(trace, emit, cancel, self.settings.max_steps)
+        try:
+            with session.running(wait_s=SESSION_WAIT_S):
+                return await self._run_locked_turn(session, turn, images, emit)
+        except SessionBusy as exc:  # the other turn owns the session's record: nothing is appended
+            trace.error = str(exc)
+            emit(TurnFailed(error=trace.error, trace=trace, **turn.ids()))
+            return trace
+
+    async def _run_locked_turn(
+        self, session: Session, turn: _Turn, images: Sequence[str | Path], emit: EventSink
+    ) -> TurnTrace:
+        trace, question = turn.trace, turn.trace.question
         started = time.perf_counter()
         try:
             stored = self._load_inputs(question, images, session, trace)
@@ -279,9 +304,13 @@ class Agent:
             trace.planner, trace.planner_note = choice.name, choice.reason
             emit(TurnStarted(question=question, images=trace.images, planner=choice.name,
                              planner_note=choice.reason, **turn.ids()))
-            await self._plan_and_answer(turn, session, stored, choice)
+            own_policy, session.store.policy = session.store.policy, self.tool_policy()
+            try:
+                await self._plan_and_answer(turn, session, stored, choice)
+            finally:
+                session.store.policy = own_policy
             emit(TurnFinished(trace=trace, **turn.ids()))
-        except TurnCancelledError:
+        except (TurnCancelledError, asyncio.CancelledError, KeyboardInterrupt):
             trace.cancelled = True
             trace.error = None
             emit(TurnCancelled(trace=trace, **turn.ids()))
@@ -306,9 +335,15 @@ class Agent:
             )
         if len(images) > MAX_IMAGES_PER_TURN:
             raise ValueError(f"Too many images in one turn ({len(images)}; the limit is {MAX_IMAGES_PER_TURN}).")
-        stored = [session.store.get(str(ref)) for ref in images]
+        # the local user may name any file of theirs; the planner's own tool calls may not
+        stored = [session.store.get(str(ref), policy=ImagePolicy.local_user()) for ref in images]
         trace.images = [s.id for s in stored]
         return stored
+
+    def tool_policy(self) -> ImagePolicy:
+        """What image references a planner's tool calls may use besides ids of the session."""
+        access = self.settings.access
+        return ImagePolicy.shared(access.allow_dirs, urls=access.allow_urls)
 
     async def _plan_and_answer(
         self, turn: _Turn, session: Session, stored: list[StoredImage], choice: PlannerChoice
@@ -325,11 +360,13 @@ class Agent:
             turn.emit(ModelLoading(source=event.source, message=event.message, fraction=event.fraction, **turn.ids()))
 
         earlier_calls = [c for t in session.turns() for c in t.calls]
-        with use_store(session.store), _use_memory(memory, session.id), progress_to(on_progress):
+        # with memory off, so are the tools that read and write it
+        tools = [t for t in self.registry.tools() if memory is not None or not is_memory_tool(t)]
+        with use_store(session.store), _use_memory(memory, session.id, self.origin), progress_to(on_progress):
             async with _checkpointer() as saver:
                 graph = create_agent(
                     choice.model,
-                    tools=self.registry.tools(),
+                    tools=tools,
                     system_prompt=SYSTEM_PROMPT,
                     middleware=[_EventsMiddleware(turn)],
                     checkpointer=saver,
@@ -384,7 +421,7 @@ class Agent:
         try:
             memory.add_turn(
                 session_id=session.id, turn_id=trace.turn_id, question=trace.question, answer=trace.answer,
-                image_ids=trace.images, image_paths=[s.source for s in stored],
+                image_ids=trace.images, image_paths=[s.source for s in stored], origin=self.origin,
             )
             for image in stored:
                 seen = [c.artifact for c in trace.calls if c.artifact is not None and c.artifact.image == image.id]
@@ -415,19 +452,43 @@ def _run_sync(coro: Any) -> Any:
 async def _checkpointer() -> AsyncIterator[Any]:
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-    async with AsyncSqliteSaver.from_conn_string(str(paths.checkpoints_db())) as saver:
+    path = paths.checkpoints_db()
+    # a damaged checkpoint file is moved aside (and the user told), so it blocks no session
+    ensure_sound(path, "checkpoint database")
+    async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         yield saver
 
 
 @contextlib.contextmanager
-def _use_memory(memory: Any, session_id: str) -> Iterator[None]:
+def _use_memory(memory: Any, session_id: str, origin: str) -> Iterator[None]:
     if memory is None:
         yield
         return
     from lensmith.memory import use_memory
 
-    with use_memory(memory, session_id=session_id):
+    with use_memory(memory, session_id=session_id, origin=origin):
         yield
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n[… cut: the reply was {len(text):,} characters, over the {limit:,} limit]"
+
+
+def _bounded_reply(response: Any) -> Any:
+    """Cut an overlong planner reply before it reaches the checkpoint, the trace or a screen."""
+    messages = getattr(response, "result", None)
+    for message in messages if isinstance(messages, list) else [response]:
+        if isinstance(message, AIMessage) and isinstance(message.content, str) and len(message.content) > MAX_ANSWER_CHARS:
+            message.content = _cut(message.content, MAX_ANSWER_CHARS)
+    return response
+
+
+def _bounded_args(args: Any) -> dict[str, Any]:
+    if not isinstance(args, dict):
+        return {}
+    return {k: _cut(v, MAX_ARG_CHARS) if isinstance(v, str) else v for k, v in args.items()}
 
 
 async def _invoke(graph: Any, payload: dict[str, Any], config: dict[str, Any], turn: _Turn) -> str:
@@ -448,7 +509,7 @@ async def _invoke(graph: Any, payload: dict[str, Any], config: dict[str, Any], t
     messages: list[BaseMessage] = result.get("messages", [])
     for message in reversed(messages):
         if isinstance(message, AIMessage):
-            return _text(message.content).strip()
+            return _cut(_text(message.content).strip(), MAX_ANSWER_CHARS)
     return ""
 
 
@@ -495,7 +556,6 @@ def _artifact_files(session: Session, calls: list[ToolCallRecord]) -> list[str]:
                 files.append(str(session.store.file(image_id)))
             except ImageError:
                 continue
-        files.extend(call.artifact.files)
     return files
 
 

@@ -7,15 +7,17 @@ folder, checkpoint thread and memory turns together."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
 from pydantic import BaseModel
 
 from lensmith.agent.trace import TurnTrace
@@ -27,6 +29,10 @@ log = logging.getLogger(__name__)
 
 class SessionNotFound(LookupError):
     pass
+
+
+class SessionBusy(RuntimeError):
+    """Another turn (in this process or another) is running on the session."""
 
 
 class SessionInfo(BaseModel):
@@ -59,9 +65,32 @@ class Session:
                 continue  # a line cut short by a crash loses only itself
         return out
 
+    @contextlib.contextmanager
+    def running(self, wait_s: float = 0.0) -> Iterator[None]:
+        """Hold the session for one turn. A second turn on the same session, from this
+        process or another (``lensmith ask -s`` twice), waits up to ``wait_s`` and then
+        gets :class:`SessionBusy`, so no turn count is lost and the checkpoint thread
+        never forks."""
+        lock = FileLock(str(self.folder / ".turn.lock"), timeout=wait_s, thread_local=False)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise SessionBusy(
+                f"Session {self.id} is busy with another turn; wait for it to finish, or start a new session."
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
     def append_turn(self, trace: TurnTrace) -> None:
         with (self.folder / "turns.jsonl").open("a") as fh:
             fh.write(trace.to_json() + "\n")
+        try:  # another process may have run turns since this one opened the session
+            saved = SessionInfo.model_validate_json((self.folder / "session.json").read_text())
+            self.info.turns = max(self.info.turns, saved.turns)
+        except (OSError, ValueError):
+            pass
         self.info.updated = time.time()
         self.info.turns += 1
         if not self.info.title:

@@ -46,4 +46,14 @@ for _name in _COMMAND_MODULES:
 
 
 def main() -> None:
-    app()
+    from lensmith.runtime.errors import SetupError
+
+    try:
+        app()
+    except SetupError as exc:  # a config, home or database problem: one line, no traceback
+        from lensmith.cli.common import fail
+
+        try:
+            fail(str(exc), code=2)
+        except typer.Exit as done:
+            raise SystemExit(done.exit_code) from None

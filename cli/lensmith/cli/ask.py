@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -17,6 +19,11 @@ from lensmith.cli.options import (
     PlannerUrlOpt,
     build_settings,
 )
+
+if TYPE_CHECKING:
+    from lensmith.agent.trace import TurnTrace
+
+CANCEL_GRACE_S = 3.0
 
 
 def ask(
@@ -64,19 +71,57 @@ def ask(
     except SessionNotFound as exc:
         fail(str(exc))
     cancel = threading.Event()
-    try:
-        # libraries that print (model loaders) must not mix with the answer or the JSON
-        with contextlib.redirect_stdout(sys.stderr), LiveProgress(err_console) as progress:
-            trace = agent.ask(question, images, session=current, on_event=progress, cancel=cancel)
-    except KeyboardInterrupt:
-        cancel.set()
-        fail("Interrupted.", code=130)
+    done: list[TurnTrace] = []
+    # libraries that print (model loaders) must not mix with the answer or the JSON
+    with contextlib.redirect_stdout(sys.stderr), LiveProgress(err_console) as progress:
+        # the turn runs in a worker so that Ctrl-C lands here, not inside the event loop
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                done.append(agent.ask(question, images, session=current, on_event=progress, cancel=cancel))
+            except BaseException as exc:  # noqa: BLE001 - raised again below, in the main thread
+                failed.append(exc)
+
+        worker = threading.Thread(target=run, name="lensmith-turn", daemon=True)
+        worker.start()
+        interrupted = _wait(worker, cancel)
+    if interrupted:
+        _interrupted(done)
+    if failed:
+        raise failed[0]
+    trace = done[0]
     if json_out:
         console.print_json(trace.to_json())
     else:
         render_trace(trace, console)
     if trace.error:
         raise typer.Exit(1)
+
+
+def _wait(worker: threading.Thread, cancel: threading.Event) -> bool:
+    """Wait for the turn; on Ctrl-C, cancel it and give it a moment to record itself."""
+    try:
+        while worker.is_alive():
+            worker.join(0.2)
+        return False
+    except KeyboardInterrupt:
+        cancel.set()
+    try:
+        worker.join(CANCEL_GRACE_S)  # the loop checks every 0.1 s, then saves the turn as cancelled
+    except KeyboardInterrupt:
+        pass  # a second Ctrl-C: leave now
+    return True
+
+
+def _interrupted(done: list[TurnTrace]) -> None:
+    saved = f" (turn saved as cancelled in session {done[0].session_id})" if done and done[0].cancelled else ""
+    err_console.print(f"Interrupted{saved}.", highlight=False, soft_wrap=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # a tool still computing in a worker thread would hold a normal exit until it finished;
+    # its result is discarded anyway, and the checkpoint database is crash-safe (SQLite)
+    os._exit(130)
 
 
 def register(app: typer.Typer) -> None:

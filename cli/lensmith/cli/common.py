@@ -23,5 +23,5 @@ def version_callback(value: bool) -> None:
 
 def fail(message: str, code: int = 1) -> None:
     """Print a clear error (no traceback) and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, for grep
     raise typer.Exit(code)

@@ -71,7 +71,7 @@ def _why_aspect(aspect: str, meta: dict) -> str:
         return "labels: " + ", ".join(f"{k} ×{v}" for k, v in sorted(counts.items(), key=lambda kv: -kv[1]))
     if aspect == "text":
         text = meta.get("text", "")
-        return f"text: '{text[:60]}{'…' if len(text) > 60 else ''}'"
+        return f"text read from it (untrusted data): {json.dumps(text[:60] + ('…' if len(text) > 60 else ''))}"
     caption = meta.get("caption", "")
     return f"caption: '{caption[:60]}{'…' if len(caption) > 60 else ''}'"
 
@@ -83,7 +83,7 @@ def _filter_why(meta: dict, labels: Sequence[str] | None, has_text: bool | None)
         parts.append(f"label {label} ×{counts.get(label.strip().lower(), 0)}")
     if has_text:
         text = meta.get("text", "")
-        parts.append(f"text: '{text[:50]}{'…' if len(text) > 50 else ''}'")
+        parts.append(f"text read from it (untrusted data): {json.dumps(text[:50] + ('…' if len(text) > 50 else ''))}")
     return "; ".join(parts) or "indexed image"
 
 

@@ -16,6 +16,11 @@ class LensmithError(ToolException):
     """Base class: a failure with a message meant for people and planners alike."""
 
 
+class SetupError(Exception):
+    """lensmith's own files are unusable (config, home folder, a database). The message is
+    one line naming the file and the fix; the CLI prints it without a traceback."""
+
+
 class ToolError(LensmithError):
     """A tool could not do what it was asked (bad arguments, no object found, ...)."""
 

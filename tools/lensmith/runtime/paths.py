@@ -8,11 +8,23 @@ from pathlib import Path
 
 import platformdirs
 
+from lensmith.runtime.errors import SetupError
+
 
 def home() -> Path:
     value = os.environ.get("LENSMITH_HOME")
     path = Path(value).expanduser() if value else Path(platformdirs.user_data_dir("lensmith"))
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        usable = path.is_dir() and os.access(path, os.W_OK | os.X_OK)
+        reason = "not a writable folder"
+    except OSError as exc:
+        usable, reason = False, exc.strerror or str(exc)
+    if not usable:
+        raise SetupError(
+            f"lensmith's data folder {path} is unusable ({reason}): make it writable, or set "
+            "LENSMITH_HOME to a folder you own"
+        )
     return path
 
 

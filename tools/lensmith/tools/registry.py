@@ -41,6 +41,12 @@ class ToolInfo(BaseModel):
     error: str | None = None
 
 
+def is_memory_tool(tool: BaseTool) -> bool:
+    """A tool that reads or writes lensmith's memory (remember, retrieve): it goes
+    wherever memory is off (``--no-memory``, an MCP server not serving memory)."""
+    return type(tool).__module__.startswith("lensmith.memory.")
+
+
 class Registry:
     """The tools a session may call, plus a record of those that failed to load."""
 

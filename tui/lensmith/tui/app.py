@@ -162,7 +162,7 @@ class LensmithApp(App[None]):
             if self.agent is None:
                 from lensmith.agent.loop import Agent
 
-                self.agent = Agent(settings=self.settings)
+                self.agent = Agent(settings=self.settings, origin="TUI")
             choice = self.agent.planner
             planner, heuristic = choice.name, bool(choice.heuristic)
         except Exception as exc:  # noqa: BLE001 - shown in the conversation; the app goes on
