@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
@@ -171,6 +172,7 @@ def search_cmd(
     label: list[str] = typer.Option([], "--label", help="Only photos where the detector saw this (repeatable)."),
     has_text: bool = typer.Option(False, "--has-text", help="Only photos with readable text."),
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="How many results."),
+    json_out: bool = typer.Option(False, "--json", help="Print the hits as JSON (full paths, no table)."),
 ) -> None:
     """Search the image index: text → images, --image → similar images, and filters."""
     import warnings
@@ -190,7 +192,7 @@ def search_cmd(
         fail(f"No index yet in {store.location}: run `lensmith index DIR` first")
     searcher = Searcher(store)
     filters = label or None
-    with console.status("Searching…"):
+    with (err_console if json_out else console).status("Searching…"):
         if image is not None:
             from lensmith.memory.indexer import ToolRunner
 
@@ -201,6 +203,12 @@ def search_cmd(
         else:
             result = searcher.by_filter(labels=filters, has_text=has_text or None, limit=limit)
     what = query or (f"like {image}" if image else "filters")
+    if json_out:
+        hits = [{"rank": i, "path": hit.path, "image_id": hit.image_id, "score": round(hit.score, 6), "why": hit.why}
+                for i, hit in enumerate(result.hits, 1)]
+        _echo_json({"query": query, "image": str(image) if image else None, "labels": label, "has_text": has_text,
+                    "method": result.method, "method_kind": result.method_kind, "note": result.note, "hits": hits})
+        return
     table = Table(title=f"search: {what}  [{result.method}]")
     table.add_column("#", justify="right")
     table.add_column("path", overflow="fold")
@@ -222,10 +230,16 @@ def search_cmd(
 
 
 @memory_app.command("show")
-def show_cmd(limit: int = typer.Option(10, "--limit", "-n", help="Rows per section.")) -> None:
+def show_cmd(
+    limit: int = typer.Option(10, "--limit", "-n", help="Rows per section."),
+    json_out: bool = typer.Option(False, "--json", help="Print as JSON (full paths, no tables)."),
+) -> None:
     """What is stored: collections, sessions, facts and indexed folders."""
     store = _open()
     counts = store.counts()
+    if json_out:
+        _echo_json(_show_data(store, counts, limit))
+        return
     head = Table(title=f"memory ({store.kind}: {store.location})", show_header=False)
     for name, n in counts.items():
         head.add_row(name, str(n))
@@ -260,6 +274,28 @@ def show_cmd(limit: int = typer.Option(10, "--limit", "-n", help="Rows per secti
         for root, n in sorted(roots.items()):
             table.add_row(root, str(n))
         console.print(table)
+
+
+def _show_data(store: Any, counts: dict[str, int], limit: int) -> dict[str, Any]:
+    roots: dict[str, int] = {}
+    for meta in store.image_entries():
+        root = meta.get("root") or "(seen in chat)"
+        roots[root] = roots.get(root, 0) + 1
+    return {
+        "store": {"kind": store.kind, "location": str(store.location)},
+        "counts": counts,
+        "clip_model": store.images_clip_model(),
+        "sessions": [{"session": sid, "turns": n, "last": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(last))}
+                     for sid, n, last in store.sessions()[:limit]],
+        "facts": [{"id": fid, "fact": doc, "evidence": list(meta.get("evidence") or [])}
+                  for fid, doc, meta in store.facts(limit)],
+        "indexed_folders": [{"folder": root, "images": n} for root, n in sorted(roots.items())],
+    }
+
+
+def _echo_json(data: Any) -> None:
+    # plain stdout, never rich: a terminal-width wrap or markup would break the JSON
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 @memory_app.command("forget")
