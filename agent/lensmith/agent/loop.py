@@ -158,7 +158,7 @@ class Agent:
         self,
         settings: Settings | None = None,
         *,
-        planner: BaseChatModel | PlannerChoice | None = None,
+        planner: BaseChatModel | PlannerChoice | str | None = None,
         registry: Registry | None = None,
         memory: Any = None,
         sessions: SessionManager | None = None,
@@ -170,6 +170,11 @@ class Agent:
         self.settings.apply()
         self.sessions = sessions or SessionManager(memory=lambda: self.memory)
         self._registry = registry
+        if isinstance(planner, str):  # a backend name: "heuristic", "openai", "transformers", "auto"
+            self.settings.planner = type(self.settings.planner).model_validate(
+                {**self.settings.planner.model_dump(), "backend": planner}
+            )
+            planner = None
         if isinstance(planner, BaseChatModel):
             planner = PlannerChoice(planner, getattr(planner, "_llm_type", "custom"), "given by the caller")
         self._planner: PlannerChoice | None = planner
@@ -256,6 +261,20 @@ class Agent:
         while (event := await queue.get()) is not None:
             yield event
         await task
+
+    stream = astream  # the public name: ``async for event in agent.stream(question, images)``
+
+    async def ask_async(
+        self,
+        question: str,
+        images: Sequence[str | Path] = (),
+        *,
+        session: Session | None = None,
+        on_event: EventSink | None = None,
+        cancel: threading.Event | None = None,
+    ) -> TurnTrace:
+        """:meth:`ask` for async code: the turn runs on the caller's event loop."""
+        return await self._run_turn(question, images, session, on_event or (lambda _e: None), cancel or threading.Event())
 
     def iter_events(self, question: str, images: Sequence[str | Path] = (), **kwargs: Any) -> Iterator[Event]:
         """Synchronous event iterator (runs the turn in a thread)."""

@@ -34,6 +34,7 @@ from pydantic import BaseModel
 from lensmith.runtime import urls
 from lensmith.runtime.access import ImagePolicy, NotRegularFile, read_image_file, short
 from lensmith.runtime.errors import ImageError
+from lensmith.runtime.image_ids import known_image_id
 
 log = logging.getLogger(__name__)
 
@@ -476,6 +477,9 @@ class ImageStore:
         with self._lock:
             if ref in self._meta:
                 return self._meta[ref]
+            named = known_image_id(ref, self._meta)  # "c02019c4 (bus.jpg, …)": this store's ids only
+            if named is not None:
+                return self._meta[named]
         if ref.startswith("img:"):
             if not (policy or self.policy).local:
                 # untrusted callers learn nothing about what else is stored

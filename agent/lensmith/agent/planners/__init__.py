@@ -55,9 +55,29 @@ def choose_planner(settings: PlannerSettings, *, device: str = "auto") -> Planne
             return choice
         except PlannerUnavailable as exc:
             reasons.append(str(exc))
-    if not reasons:
+    if not settings.base_url and not settings.model:
+        found = _local_server(settings, reasons)
+        if found is not None:
+            return found
         reasons.append("no planner model configured (set planner.model or planner.base_url, or --planner)")
     return _heuristic("auto: " + "; ".join(reasons))
+
+
+def _local_server(settings: PlannerSettings, reasons: list[str]) -> PlannerChoice | None:
+    """Ollama or vLLM on its default loopback port, if one serves a usable model."""
+    from lensmith.agent.planners.openai_compat import find_local_servers
+
+    for server in find_local_servers():
+        if server.model is None:
+            reasons.append(server.note)
+            continue
+        update: dict[str, object] = {"base_url": server.url, "openai_model": server.model}
+        if server.vision is not None and getattr(settings, "vision", "auto") == "auto":
+            update["vision"] = server.vision
+        choice = _openai(settings.model_copy(update=update))
+        choice.reason = f"auto: found {server.note}"
+        return choice
+    return None
 
 
 def _heuristic(reason: str) -> PlannerChoice:
