@@ -32,8 +32,11 @@ LENSMITH = Path(sys.executable).parent / "lensmith"
 EXPECTED = {"detect", "read_text", "segment", "edit"}
 
 
+TOKEN = "test-token-" + "x" * 24
+
+
 def server_env() -> dict[str, str]:
-    return {**os.environ, "LENSMITH_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    return {**os.environ, "LENSMITH_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "LENSMITH_MCP_TOKEN": TOKEN}
 
 
 def free_port() -> int:
@@ -66,11 +69,12 @@ async def exercise(session: ClientSession, image_arg: str) -> None:
     bad = await session.call_tool("detect", {"image": "img:00000000"})
     assert bad.isError and "img:00000000" in bad.content[0].text
     missing = await session.call_tool("detect", {"image": "/no/such/photo.jpg"})
-    assert missing.isError and "Image not found" in missing.content[0].text
+    assert missing.isError and "Image not available" in missing.content[0].text
 
 
 async def test_stdio_server_lists_and_calls_tools() -> None:
-    params = StdioServerParameters(command=str(LENSMITH), args=["mcp", "serve"], env=server_env())
+    params = StdioServerParameters(command=str(LENSMITH), args=["mcp", "serve", "--allow-dir", str(BUS.parent)],
+                                   env=server_env())
     async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
         await exercise(session, str(BUS))
 
@@ -90,7 +94,9 @@ async def test_http_server_lists_and_calls_tools() -> None:
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.3)
         encoded = base64.b64encode(BUS.read_bytes()).decode()  # base64 in, over the wire
-        async with streamablehttp_client(f"http://127.0.0.1:{port}/mcp") as (read, write, _), ClientSession(read, write) as session:
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with streamablehttp_client(f"http://127.0.0.1:{port}/mcp", headers=headers) as (read, write, _), \
+                ClientSession(read, write) as session:
             await exercise(session, encoded)
     finally:
         process.terminate()

@@ -194,9 +194,21 @@ def to_image_id(store: ImageStore, value: str) -> str:
     if value.startswith("data:"):
         _, _, payload = value.partition(",")
         return store.add(_b64(payload, limit)).id
-    if len(value) > 256 and _BASE64.match(value):
+    if _BASE64.match(value) and (len(value) > 256 or _looks_like_image_b64(value)):
         return store.add(_b64(value, limit)).id
     return store.add(value).id
+
+
+_MAGIC = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF", b"II*\x00", b"MM\x00*")
+
+
+def _looks_like_image_b64(value: str) -> bool:
+    """A short base64 string (a tiny image) told from a file name by its first bytes."""
+    head = "".join(value.split())[:16]
+    try:
+        return base64.b64decode(head, validate=True).startswith(_MAGIC)
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _b64(payload: str, limit: int) -> bytes:
