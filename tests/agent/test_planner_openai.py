@@ -289,3 +289,290 @@ def test_dead_server_fails_the_turn_and_the_session_goes_on() -> None:
         assert again.answer == "The image measures 810×1080 pixels (image_size)."
         assert len(back.chat_requests) == 2
     assert [t.turn_id for t in session.turns()] == [failed.turn_id, again.turn_id]
+
+
+# -- what real servers do (the fake reproduces each; see support/openai_server.py) --------
+
+import asyncio  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+
+import httpx  # noqa: E402
+from support.openai_server import bad_tool_call  # noqa: E402
+
+from lensmith.agent.planners import openai_compat  # noqa: E402
+from lensmith.agent.planners.openai_compat import (  # noqa: E402
+    IMAGE_NOT_SENT,
+    MAX_RESPONSE_BYTES,
+    PlannerReplyError,
+    find_local_servers,
+)
+
+
+def detect_then_answer(body: dict) -> dict:
+    """Call detect on the first image id in the request; answer from its result."""
+    results = [m for m in body["messages"] if m["role"] == "tool"]
+    if results:
+        return text(f"detect says: {results[-1]['content']}")
+    return tool_call("detect", {"image": "img:3fa2c9e1", "classes": ["person"]})
+
+
+def round_trip(planner, question: HumanMessage) -> AIMessage:
+    first = planner.invoke([question])
+    assert first.tool_calls, first
+    call = first.tool_calls[0]
+    result = ToolMessage(detect.invoke(call["args"]), tool_call_id=call["id"], name=call["name"])
+    return planner.invoke([question, first, result])
+
+
+def raw_chat(url: str, body: dict) -> httpx.Response:
+    return httpx.post(f"{url}/chat/completions", json={"model": "m", **body}, timeout=5)
+
+
+def test_llama_cpp_python_needs_tool_choice_and_gets_it() -> None:
+    with FakeOpenAIServer(flavour="llama-cpp-python", script=detect_then_answer) as server:
+        schema = {"type": "function", "function": {"name": "detect", "parameters": {"type": "object"}}}
+        # the server's own default: no tool_choice, no tools shown, so no call can come back
+        plain = raw_chat(server.url, {"messages": [{"role": "user", "content": "people?"}], "tools": [schema]})
+        assert plain.status_code == 200 and "tool_calls" not in plain.json()["choices"][0]["message"]
+
+        planner = make_openai_planner(settings_for(server.url)).bind_tools([detect])
+        final = round_trip(planner, HumanMessage("How many people? img:3fa2c9e1"))
+        assert final.content == "detect says: 2 × person (0.91, 0.88)"
+        first, second = server.chat_requests[-2:]
+        assert first["tool_choice"] == "auto" and second["tool_choice"] == "auto"
+
+
+def test_llama_cpp_python_gets_empty_content_never_null() -> None:
+    with FakeOpenAIServer(flavour="llama-cpp-python", script=detect_then_answer) as server:
+        refused = raw_chat(server.url, {"messages": [
+            {"role": "user", "content": "people?"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "detect", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "2 people"},
+        ]})
+        assert refused.status_code == 500 and refused.json()["error"]["type"] == "internal_server_error"
+
+        planner = make_openai_planner(settings_for(server.url)).bind_tools([detect])
+        round_trip(planner, HumanMessage("How many people? img:3fa2c9e1"))
+        assistant = next(m for m in server.chat_requests[-1]["messages"] if m["role"] == "assistant")
+        assert assistant["content"] == "" and assistant["tool_calls"][0]["function"]["name"] == "detect"
+        # text parts go as one string: the chatml template prints a list as its Python repr
+        assert all(isinstance(m["content"], str) for m in server.chat_requests[-1]["messages"])
+
+
+def test_text_only_model_refuses_images_then_gets_text_only(caplog: pytest.LogCaptureFixture) -> None:
+    with FakeOpenAIServer(flavour="llama-cpp-python", vision=False, script=[text("a red square"), text("again")]) as server:
+        planner = make_openai_planner(settings_for(server.url))
+        big = HumanMessage(content=[{"type": "text", "text": "what is it?"},
+                                    {"type": "image", "base64": png_b64() * 2000, "mime_type": "image/png"}])
+        with caplog.at_level(logging.WARNING, logger="lensmith.agent"):
+            reply = planner.invoke([big])
+        assert reply.content == "a red square"
+        refused, retried = server.chat_requests
+        assert any(p["type"] == "image_url" for p in refused["messages"][0]["content"])
+        assert retried["messages"][0]["content"] == f"what is it?\n{IMAGE_NOT_SENT}"
+        warning = next(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+        assert server.url in warning and "refused the image parts" in warning and "maximum context length" in warning
+        assert planner.images_refused and not planner.sends_images
+        # from now on: text only, one request per call
+        planner.invoke([big])
+        assert len(server.chat_requests) == 3
+        assert "image_url" not in json.dumps(server.chat_requests[-1])
+
+
+def test_vision_true_refusal_says_how_to_fix() -> None:
+    with FakeOpenAIServer(flavour="llama-server", vision=False) as server:
+        planner = make_openai_planner(settings_for(server.url, vision=True))
+        with pytest.raises(PlannerHTTPError) as err:
+            planner.invoke([with_image("what is it?")])
+    message = str(err.value)
+    assert err.value.status == 500 and server.url in message
+    assert "refused the image parts" in message and "mmproj" in message and "planner.vision = false" in message
+    assert len(server.chat_requests) == 1  # no silent retry when images were asked for
+
+
+def test_vision_false_never_sends_pixels() -> None:
+    with FakeOpenAIServer(flavour="vllm", vision=False, script=[text("ok")]) as server:
+        planner = make_openai_planner(settings_for(server.url, vision=False))
+        assert planner.invoke([with_image("what is it?")]).content == "ok"
+    content = server.chat_requests[0]["messages"][0]["content"]
+    assert content == f"what is it?\n{IMAGE_NOT_SENT}"
+
+
+def test_vllm_without_auto_tool_choice_is_a_clear_error() -> None:
+    with FakeOpenAIServer(flavour="vllm", tools=False) as server:
+        planner = make_openai_planner(settings_for(server.url)).bind_tools([detect])
+        with pytest.raises(PlannerHTTPError) as err:
+            planner.invoke("How many people in img:3fa2c9e1?")
+    assert err.value.status == 400 and "--enable-auto-tool-choice --tool-call-parser" in str(err.value)
+
+
+def test_vllm_streams_tool_calls_in_pieces_and_refuses_images_for_text_models() -> None:
+    with FakeOpenAIServer(flavour="vllm", vision=False, script=detect_then_answer) as server:
+        planner = make_openai_planner(settings_for(server.url)).bind_tools([detect])
+        merged = None
+        for chunk in planner.stream([HumanMessage("How many people? img:3fa2c9e1")]):
+            merged = chunk if merged is None else merged + chunk
+        assert merged is not None and merged.tool_calls[0]["args"] == {"image": "img:3fa2c9e1", "classes": ["person"]}
+        assert merged.tool_calls[0]["id"].startswith("chatcmpl-tool-")
+        # a photo for a text-only model: refused (400 "... is not a multimodal model"), asked again without
+        reply = planner.invoke([with_image("How many people? img:3fa2c9e1")])
+        assert reply.tool_calls and planner.images_refused and "not a multimodal model" in planner.images_refused
+
+
+def test_ollama_shapes_and_errors() -> None:
+    with FakeOpenAIServer(flavour="ollama", models=["qwen3-vl:8b"], script=detect_then_answer) as server:
+        planner = make_openai_planner(settings_for(server.url)).bind_tools([detect])
+        merged = None
+        for chunk in planner.stream([HumanMessage("How many people? img:3fa2c9e1")]):
+            merged = chunk if merged is None else merged + chunk
+        assert merged is not None and merged.tool_calls[0]["args"] == {"image": "img:3fa2c9e1", "classes": ["person"]}
+        final = round_trip(planner, HumanMessage("How many people? img:3fa2c9e1"))
+        assert final.content == "detect says: 2 × person (0.91, 0.88)"
+    with FakeOpenAIServer(flavour="ollama", models=["gemma3:4b"], tools=False) as server:
+        planner = make_openai_planner(settings_for(server.url)).bind_tools([detect])
+        with pytest.raises(PlannerHTTPError) as err:
+            planner.invoke("How many people in img:3fa2c9e1?")
+    assert "does not support tools" in str(err.value) and "ollama show" in str(err.value)
+
+
+def test_auto_finds_ollama_on_its_port_and_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    dead = free_port()
+    with FakeOpenAIServer(flavour="ollama", models=["llama3.2:3b"], vision=False) as ollama:
+        monkeypatch.setattr(openai_compat, "LOCAL_SERVERS", (("Ollama", ollama.port), ("vLLM", dead)))
+        found = find_local_servers()
+        assert [s.model for s in found] == ["llama3.2:3b", None]
+        assert found[1].note == f"no vLLM at 127.0.0.1:{dead} (connection refused)"
+        choice = choose_planner(PlannerSettings())
+        assert not choice.heuristic and isinstance(choice.model, OpenAICompatPlanner)
+        assert choice.reason == f"auto: found Ollama at 127.0.0.1:{ollama.port} serves llama3.2:3b (tools, no vision)"
+        assert choice.model.vision is False  # Ollama said so: no pixels are sent
+        show = [r for r in ollama.requests if r.path == "/api/show"]
+        assert show and show[0].body == {"model": "llama3.2:3b"}
+
+
+def test_auto_with_nothing_local_says_where_it_looked(monkeypatch: pytest.MonkeyPatch) -> None:
+    ports = free_port(), free_port()
+    monkeypatch.setattr(openai_compat, "LOCAL_SERVERS", (("Ollama", ports[0]), ("vLLM", ports[1])))
+    started = time.perf_counter()
+    choice = choose_planner(PlannerSettings())
+    assert time.perf_counter() - started < 2
+    assert choice.heuristic
+    assert f"no Ollama at 127.0.0.1:{ports[0]} (connection refused)" in choice.reason
+    assert f"no vLLM at 127.0.0.1:{ports[1]} (connection refused)" in choice.reason
+    with FakeOpenAIServer(flavour="ollama", tools=False, models=["gemma3:4b"]) as no_tools:
+        monkeypatch.setattr(openai_compat, "LOCAL_SERVERS", (("Ollama", no_tools.port),))
+        choice = choose_planner(PlannerSettings())
+    assert choice.heuristic and "has no model with tool calling (gemma3:4b)" in choice.reason
+
+
+def test_a_dripping_server_is_given_up_on_at_the_deadline() -> None:
+    with FakeOpenAIServer(mode="drip", drip_s=0.2, hang_s=30) as dripping:
+        planner = make_openai_planner(settings_for(dripping.url, openai_model="m", timeout_s=1.5))
+        started = time.perf_counter()
+        with pytest.raises(PlannerTimeoutError):
+            asyncio.run(planner.ainvoke("hi"))
+        assert 1.3 < time.perf_counter() - started < 3.5
+        started = time.perf_counter()
+        with pytest.raises(PlannerTimeoutError):
+            planner.invoke("hi")  # the sync path checks the deadline as bytes arrive
+        assert time.perf_counter() - started < 3.5
+
+
+def test_a_huge_reply_is_refused() -> None:
+    with FakeOpenAIServer(mode="huge", huge_bytes=50 * 1024 * 1024) as huge:
+        planner = make_openai_planner(settings_for(huge.url, openai_model="m", timeout_s=20))
+        for call in (lambda: planner.invoke("hi"), lambda: asyncio.run(planner.ainvoke("hi"))):
+            started = time.perf_counter()
+            with pytest.raises(PlannerReplyError) as err:
+                call()
+            assert time.perf_counter() - started < 10
+            assert f"larger than {MAX_RESPONSE_BYTES // 2**20} MiB" in str(err.value) and huge.url in str(err.value)
+
+
+def broken_then_fixed(body: dict) -> dict:
+    results = [m for m in body["messages"] if m["role"] == "tool"]
+    if not results:
+        return bad_tool_call("image_size", '{"image": "img:')  # cut off mid-string
+    if results[-1]["content"].startswith("Error:"):
+        ids = re.findall(r"img:[0-9a-f]{8}", json.dumps(body["messages"][1]))
+        return tool_call("image_size", {"image": ids[0]})
+    return text(f"The image measures {results[-1]['content']} (image_size).")
+
+
+def test_invalid_tool_call_json_goes_back_to_the_planner(server: FakeOpenAIServer) -> None:
+    server.script = broken_then_fixed
+    agent = make_agent(server.url)
+    trace = agent.ask("How big is this photo?", [str(BUS)])
+    assert trace.error is None, trace.error
+    assert trace.answer == "The image measures 810×1080 pixels (image_size)."
+    told = server.chat_requests[1]["messages"]
+    bad = next(m for m in told if m["role"] == "assistant")
+    assert bad["tool_calls"][0]["function"]["arguments"] == '{"image": "img:'
+    error = next(m for m in told if m["role"] == "tool")
+    assert error["content"].startswith("Error: image_size(") and "not a JSON object" in error["content"]
+
+
+def test_tool_calls_that_stay_broken_fail_the_turn_clearly(server: FakeOpenAIServer) -> None:
+    server.script = lambda body: bad_tool_call("image_size", "{not json")
+    trace = make_agent(server.url).ask("How big is this photo?", [str(BUS)])
+    assert trace.answer == "" and trace.error is not None
+    assert "unusable tool calls 3 times" in trace.error and server.url in trace.error
+    assert len(server.chat_requests) == 3
+
+
+def test_one_agent_many_turns_sync_and_async(server: FakeOpenAIServer) -> None:
+    server.script = size_script
+    agent = make_agent(server.url)
+    session = agent.sessions.new()
+    answers = [agent.ask("How big is this photo?", [str(BUS)], session=session) for _ in range(4)]
+    assert [t.error for t in answers] == [None] * 4
+    assert {t.answer for t in answers} == {"The image measures 810×1080 pixels (image_size)."}
+
+    async def in_one_loop() -> list:
+        first = await agent.ask_async("How big?", [str(BUS)])
+        events = [e.type async for e in agent.stream("And now?", [str(BUS)])]
+        nested = agent.ask("From sync code inside a loop?", [str(BUS)])  # runs in its own thread and loop
+        return [first, events, nested]
+
+    for _ in range(2):  # a second asyncio.run: a fresh loop, the same agent
+        first, events, nested = asyncio.run(in_one_loop())
+        assert first.error is None and nested.error is None
+        assert events[0] == "turn_started" and events[-1] == "turn_finished"
+
+
+def size_script_without_prefix(body: dict) -> dict:
+    """Like a real model: copies the image line, prefix dropped, trailing text kept."""
+    reply = size_script(body)
+    for call in reply["tool_calls"]:
+        image_id = call["arguments"]["image"]
+        call["arguments"]["image"] = f"{image_id.removeprefix('img:')} (bus.jpg, 810×1080)"
+    return reply
+
+
+def test_image_ids_as_models_write_them(server: FakeOpenAIServer) -> None:
+    server.script = size_script_without_prefix
+    agent = make_agent(server.url)
+    trace = agent.ask("How big is this photo?", [str(BUS)])
+    assert trace.error is None and trace.calls[0].error is None, trace.calls
+    assert trace.calls[0].args["image"].endswith("(bus.jpg, 810×1080)")
+    assert trace.answer == "The image measures 810×1080 pixels (image_size)."
+
+
+def test_ids_from_another_session_stay_unknown(server: FakeOpenAIServer) -> None:
+    agent = make_agent(server.url)
+    server.script = size_script
+    first = agent.ask("How big is this photo?", [str(BUS)])
+    other_id = first.images[0]
+
+    def use_other(body: dict) -> dict:
+        if any(m["role"] == "tool" for m in body["messages"]):
+            return text("done")
+        return tool_call("image_size", {"image": f"{other_id.removeprefix('img:')} (bus.jpg)"})
+
+    server.script = use_other
+    # a new session with a different photo: the first session's id must not resolve here
+    other = agent.ask("How big is it?", [str(BUS.with_name("zidane.jpg"))])
+    assert other.calls[0].error is not None and other.calls[0].summary == ""
+    assert other_id not in other.calls[0].error.replace(f"{other_id.removeprefix('img:')} (bus.jpg)", "")
