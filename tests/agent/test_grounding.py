@@ -1,65 +1,74 @@
-"""The grounding checker, claim by claim, and the planted hallucination end to end."""
+"""The grounding checker, claim by claim: evidence scoping, quantifiers, negation,
+quoted text, what nothing measured, evidence strength — and the showcase cases end to end."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 from langchain_core.messages import AIMessage
 
-from lensmith.agent.claims import extract_claims
-from lensmith.agent.grounding import check_answer, fuzzy_contains, revision_request
+from lensmith.agent.claims import count_matches, extract_claims
+from lensmith.agent.grounding import (
+    check_answer,
+    explain,
+    fuzzy_contains,
+    revision_request,
+    text_match,
+    turn_evidence,
+)
 from lensmith.agent.synonyms import canonical, caption_objects, inverse_synonyms, singularize
 from lensmith.agent.trace import ToolCallRecord, Verdict
-from lensmith.runtime.artifacts import DetectArtifact, Detection, OcrArtifact
+from lensmith.runtime.artifacts import DetectArtifact, Detection, OcrArtifact, TextSpan
 
 SIZE = {"img:aaaa0001": (600.0, 300.0)}
 
 
-def detect_call(detections, *, call_id="d1", queried=(), not_detectable=(), min_score=0.25, image="img:aaaa0001"):
+def detect_call(detections, *, call_id="d1", queried=(), not_detectable=(), min_score=0.25, image="img:aaaa0001", all_classes=None):
     art = DetectArtifact(
         tool="detect", image=image, method="yolo", vocabulary_size=80, min_score=min_score,
         queried=list(queried), not_detectable=list(not_detectable),
+        all_classes=not queried and not not_detectable if all_classes is None else all_classes,
         detections=[Detection(label=lab, score=s, box=list(b)) for lab, s, b in detections],
     )  # fmt: skip
     return ToolCallRecord(call_id=call_id, tool="detect", artifact=art)
 
 
-def ocr_call(text, call_id="o1"):
-    art = OcrArtifact(tool="read_text", image="img:aaaa0001", method="easyocr", full_text=text, lines=text.splitlines())
+def ocr_call(text, call_id="o1", score=0.95, image="img:aaaa0001"):
+    spans = [TextSpan(text=line, score=score, box=[0, 0, 10, 10]) for line in text.splitlines()]
+    art = OcrArtifact(tool="read_text", image=image, method="easyocr", full_text=text, lines=text.splitlines(), spans=spans)
     return ToolCallRecord(call_id=call_id, tool="read_text", artifact=art)
 
 
 ONE_CAT = detect_call([("cat", 0.85, (10, 10, 150, 280))])
 PEOPLE = detect_call([("person", 0.9, (0, 0, 100, 300)), ("person", 0.8, (250, 0, 350, 300)), ("person", 0.3, (500, 0, 590, 300)), ("bus", 0.93, (0, 0, 600, 300))])  # fmt: skip
+BUS_IMG, ZIDANE_IMG = "img:b0b0b0b0", "img:2d2d2d2d"
+BUS = detect_call([("bus", 0.93, (10, 230, 798, 734))] + [("person", s, (0, 0, 10, 10)) for s in (0.9, 0.83, 0.83, 0.44)], call_id="bus", image=BUS_IMG)  # fmt: skip
+ZIDANE = detect_call([("person", 0.86, (749, 42, 1150, 710)), ("person", 0.82, (140, 201, 1134, 712)), ("tie", 0.48, (360, 438, 526, 716))], call_id="zid", image=ZIDANE_IMG)  # fmt: skip
+NAMES = {BUS_IMG: "bus.jpg", ZIDANE_IMG: "zidane.jpg"}
 
 
-def one(answer, calls, kind=None):
-    verdicts = check_answer(answer, calls, image_sizes=SIZE)
+def one(answer, calls, kind=None, **kw):
+    verdicts = check_answer(answer, calls, image_sizes=SIZE, **kw)
     if kind:
         verdicts = [v for v in verdicts if v.kind == kind]
     assert len(verdicts) == 1, verdicts
     return verdicts[0]
 
 
-# ---- synonyms -----------------------------------------------------------------
-def test_synonyms_and_plurals():
-    assert canonical("people") == "person"
-    assert canonical("kittens") == "cat"
-    assert canonical("benches") == "bench"
-    assert canonical("horses") == "horse"
-    assert canonical("ties") == "tie"
-    assert canonical("buses") == "bus"
-    assert canonical("wine glasses") == "wine glass"
-    assert canonical("printer") is None
+def statuses(answer, calls, **kw):
+    return [(v.kind, v.subject, v.status) for v in check_answer(answer, calls, image_sizes=SIZE, **kw)]
+
+
+# ---- the CHAIR list stays where the CHAIR eval finds it -----------------------------
+def test_chair_synonyms_and_plurals():
+    assert canonical("people") == "person" and canonical("kittens") == "cat" and canonical("buses") == "bus"
+    assert canonical("wine glasses") == "wine glass" and canonical("printer") is None
     assert singularize("puppies") == "puppy" and singularize("glass") == "glass"
-    assert len(inverse_synonyms()) > 350  # the CHAIR list's words
-
-
-def test_caption_objects_follows_chair_rules():
+    assert len(inverse_synonyms()) > 350
     words, nodes = caption_objects("A baby elephant next to a toilet seat and two motor bikes.")
-    assert nodes == ["elephant", "toilet", "motorcycle"]
-    assert words[0] == "elephant"  # "baby elephant" is an elephant, not a person
+    assert nodes == ["elephant", "toilet", "motorcycle"] and words[0] == "elephant"
 
 
 # ---- extraction ---------------------------------------------------------------
@@ -73,22 +82,56 @@ def test_caption_objects_follows_chair_rules():
         ("There isn't any dog here.", [("absence", "dog", False)]),
         ("I don't see a bus.", [("absence", "bus", False)]),
         ("There is none.", []),
-        ("Several people wait.", [("count", "person", ">=2")]),
+        ("Several people wait.", [("count", "person", ">=3")]),
         ("Detected: 4 × person (0.90, 0.83), 1 × bus (0.94).", [("count", "person", 4), ("count", "bus", 1)]),
         ("There is a cat but no dog.", [("presence", "cat", True), ("absence", "dog", False)]),
         ("Is there anything else you want to know about the cat?", []),
+        ("At least two people.", [("count", "person", ">=2")]),
+        ("More than 3 people.", [("count", "person", ">3")]),
+        ("Fewer than five cars.", [("count", "car", "<5")]),
+        ("No more than four people.", [("count", "person", "<=4")]),
+        ("At most one dog.", [("count", "dog", "<=1")]),
+        ("A dozen people.", [("count", "person", "~12")]),
+        ("About twenty-one birds.", [("count", "bird", "~21")]),
+        ("A couple of cups.", [("count", "cup", "2..3")]),
+        ("Both dogs sleep.", [("count", "dog", 2)]),
+        ("There are no cars or trucks.", [("absence", "car", False), ("absence", "truck", False)]),
+        ("Neither a dog nor a cat.", [("absence", "dog", False), ("absence", "cat", False)]),
+        ("Not only a bus but also four people.", [("presence", "bus", True), ("count", "person", 4)]),
+        ("I can't tell whether there is a printer.", []),
+        ("There are two mugs.", [("count", "cup", 2)]),
+        ("There is a van.", [("presence", "car", True)]),
     ],
 )
 def test_extraction(answer, expected):
-    got = [(c.kind, c.subject, c.expected) for c in extract_claims(answer)]
+    got = [(c.kind, c.subject, c.expected) for c in extract_claims(answer) if c.kind != "attribute"]
     assert got == expected
 
 
-def test_extraction_of_text_and_position():
-    claims = extract_claims("The sign says 'EXIT'. A cat sits on the left.")
-    kinds = [(c.kind, c.subject, c.expected) for c in claims]
-    assert ("text", "EXIT", "EXIT") in kinds
-    assert ("position", "cat", "left") in kinds
+def test_nobody_is_an_absent_person_and_does_not_negate_the_rest():
+    claims = [(c.kind, c.subject, c.category) for c in extract_claims("Nobody is standing near the bus.")]
+    assert ("absence", "person", "object") in claims and ("presence", "bus", "object") in claims
+    assert ("attribute", "bus", "action") in claims or any(k == "attribute" and cat == "action" for k, _, cat in claims)
+    assert not any(k == "absence" and s == "bus" for k, s, _ in claims)
+
+
+@pytest.mark.parametrize(
+    ("answer", "category"),
+    [
+        ("The bus is red.", "colour"), ("A cat is sleeping.", "action"), ("The man is holding a cup.", "relation"),
+        ("A dog sits to the left of the car.", "relation"), ("A woman stands there.", "gender"),
+        ("The cat looks happy.", "emotion"), ("It was taken outdoors.", "scene"), ("Two men in suits.", "clothing"),
+    ],
+)
+def test_what_no_tool_measures_is_an_explicit_unverified_claim(answer, category):
+    verdicts = check_answer(answer, [PEOPLE, ONE_CAT], image_sizes=SIZE)
+    flagged = [v for v in verdicts if v.category == category]
+    assert flagged and all(v.status == "unverified" and "nothing measured" in v.reason for v in flagged)
+
+
+def test_count_matching():
+    assert count_matches(">=2", 4) and not count_matches(">3", 2) and count_matches("<=4", 4)
+    assert count_matches("~12", 11) and not count_matches("~12", 4) and count_matches("2..3", 3)
 
 
 # ---- verdicts, claim by claim --------------------------------------------------
@@ -98,6 +141,29 @@ def test_count_supported_and_contradicted():
     assert (v.status, v.expected, v.observed, v.evidence) == ("contradicted", 2, 1, ["d1"])
 
 
+def test_quantifiers_against_four_people():
+    bus = [BUS]
+    for answer in ("More than 3 people are visible.", "At least two people are visible.",
+                   "No more than four people are in the photo.", "Several people wait."):
+        assert one(answer, bus, "count").status == "supported", answer
+    for answer in ("A dozen people are visible.", "Fewer than three people are visible.", "At most one person is visible."):
+        assert one(answer, bus, "count").status == "contradicted", answer
+
+
+def test_two_mugs_after_one_cup_is_a_contradicted_count():
+    cup = detect_call([("cup", 0.83, (170, 18, 421, 318))])
+    v = one("There are two mugs on the table.", [cup], "count")
+    assert (v.subject, v.status, v.observed) == ("cup", "contradicted", 1)
+
+
+def test_a_van_is_held_against_cars_like_the_detector_maps_it():
+    from lensmith.runtime.vocab import map_classes
+
+    assert map_classes(["van"])[0] == {"van": "car"}
+    verdicts = check_answer("There is a van parked behind the bus.", [BUS])
+    assert [(v.subject, v.status) for v in verdicts if v.kind == "presence"] == [("car", "contradicted"), ("bus", "supported")]
+
+
 def test_people_supports_person_and_counts_use_min_score():
     assert one("I see 3 people.", [PEOPLE], "count").status == "supported"
     strict = PEOPLE.model_copy(update={"artifact": PEOPLE.artifact.model_copy(update={"min_score": 0.5})})
@@ -105,26 +171,76 @@ def test_people_supports_person_and_counts_use_min_score():
     assert (v.status, v.observed) == ("contradicted", 2)
 
 
-def test_presence_and_absence():
+def test_a_subset_count_is_not_contradicted_by_the_whole():
+    v = one("Two men are standing in front of the bus.", [BUS], "count")
+    assert v.status == "unverified" and "men" in v.reason
+    assert one("Six men are standing there.", [BUS], "count").status == "contradicted"
+
+
+def test_presence_and_absence_and_weak_evidence():
     assert one("There is a cat.", [ONE_CAT]).status == "supported"
     assert one("There is a dog.", [ONE_CAT]).status == "contradicted"
-    assert one("There are no dogs.", [ONE_CAT]).status == "supported"
+    absent = one("There are no dogs.", [ONE_CAT])
+    assert absent.status == "supported" and absent.confidence == "low"  # not found is weak evidence
     assert one("There is no cat.", [ONE_CAT]).status == "contradicted"
+    tie = one("There is a tie.", [ZIDANE], image_names=NAMES)
+    assert (tie.status, tie.confidence, tie.strength) == ("supported", "low", 0.48)
+    assert "0.48" in explain(tie) and "low confidence" in explain(tie) and "consistent with detect" in explain(tie)
 
 
 def test_unverified_without_a_detector_or_outside_its_vocabulary():
     assert one("There is a cat.", []).status == "unverified"
-    printer = detect_call([], queried=[], not_detectable=["printer"])
-    v = one("There is no printer.", [printer])
-    assert v.status == "unverified" and "cannot see" in v.reason
     only_cats = detect_call([("cat", 0.9, (0, 0, 10, 10))], queried=["cat"])
     v = one("There are no dogs.", [only_cats])
-    assert v.status == "unverified" and "only for other classes" in v.reason
+    assert v.status == "unverified" and "asked only for cat" in v.reason
+    assert one("There is no cat.", [detect_call([], queried=["cat"])]).status == "supported"
+    printer = one("There is a printer.", [BUS])
+    assert printer.status == "unverified" and "cannot see 'printer'" in printer.reason
 
 
-def test_restricted_query_still_checks_its_own_class():
-    only_cats = detect_call([], queried=["cat"])
-    assert one("There is no cat.", [only_cats]).status == "supported"
+# ---- the printer question: a search that did not happen ----------------------------
+def test_the_printer_question_never_reads_as_a_search_of_every_class():
+    skipped = detect_call([], queried=[], not_detectable=["printer"], image=BUS_IMG)
+    assert skipped.artifact.all_classes is False
+    assert one("There are no people in this image.", [skipped]).status == "unverified"
+    assert one("There is a bus.", [skipped]).status == "unverified"
+    v = one("The detector found none of the 80 object classes it knows.", [skipped])
+    assert v.status == "contradicted" and "never searched all its classes" in v.reason
+    no_printer = one("There is no printer.", [skipped])
+    assert no_printer.status == "unverified" and "printer" in no_printer.reason
+
+
+def test_records_written_before_all_classes_existed_read_back_right():
+    old = {"kind": "detect", "tool": "detect", "method": "yolo", "queried": [], "not_detectable": ["printer"]}
+    assert DetectArtifact.model_validate(old).all_classes is False
+    full = {"kind": "detect", "tool": "detect", "method": "yolo", "queried": [], "not_detectable": []}
+    assert DetectArtifact.model_validate(full).all_classes is True
+    assert DetectArtifact.model_validate({**old, "all_classes": True}).all_classes is True
+
+
+# ---- evidence scoped per turn and per image -----------------------------------------
+def test_cross_turn_counts_do_not_add_up():
+    # bus.jpg in turn 1, zidane.jpg in turn 2: "2 people" holds against turn 2 alone
+    calls = turn_evidence([ZIDANE], [[BUS]])
+    assert one("There are 2 people in this photo.", calls, "count", images=[ZIDANE_IMG], image_names=NAMES).status == "supported"
+    assert one("I see six people.", calls, "count", images=[ZIDANE_IMG], image_names=NAMES).status == "contradicted"
+    # a follow-up that measured nothing is held against the latest turn that did
+    assert turn_evidence([], [[BUS], [ZIDANE]]) == [ZIDANE]
+
+
+def test_claims_are_attributed_to_the_image_they_name():
+    both = [BUS, ZIDANE]
+    kw = {"images": [BUS_IMG, ZIDANE_IMG], "image_names": NAMES}
+    assert statuses("The first image shows a bus, the second a cat.", both, **kw) == [
+        ("presence", "bus", "supported"), ("presence", "cat", "contradicted")]
+    swapped = statuses("The first photo shows two people and the second shows a bus.", both, **kw)
+    assert swapped == [("count", "person", "contradicted"), ("presence", "bus", "contradicted")]
+    assert statuses("Both images contain a cat.", both, **kw) == [("presence", "cat", "contradicted")]
+    assert statuses("Both photos show people.", both, **kw) == [("presence", "person", "supported")]
+    named = statuses("In bus.jpg there are four people, while zidane.jpg shows a tie.", both, **kw)
+    assert named == [("count", "person", "supported"), ("presence", "tie", "supported")]
+    assert statuses("There are six people across the two photos.", both, **kw) == [("count", "person", "supported")]
+    assert statuses("The third photo shows a dog.", both, **kw) == [("presence", "dog", "unverified")]
 
 
 def test_failed_calls_are_not_evidence():
@@ -132,39 +248,50 @@ def test_failed_calls_are_not_evidence():
     assert one("There are two cats.", [failed]).status == "unverified"
 
 
-def test_two_runs_on_one_image_are_one_measurement_two_images_add_up():
+def test_two_runs_on_one_image_are_one_measurement():
     again = detect_call([("cat", 0.85, (10, 10, 150, 280))], call_id="d2", queried=["cat"])
     assert one("There is one cat.", [ONE_CAT, again]).status == "supported"
-    other = detect_call([("cat", 0.7, (0, 0, 50, 50))], call_id="d3", image="img:bbbb0002")
-    assert one("There are two cats.", [ONE_CAT, other]).status == "supported"
 
 
-def test_text_claims():
-    ocr = ocr_call("EMERGENCY  exit\nFloor 2")
-    assert one("The sign says 'EXIT'.", [ocr]).status == "supported"
-    assert one('The sign says "Emergency Exit".', [ocr]).status == "supported"
-    assert one("The sign says 'EXlT'.", [ocr]).status == "supported"  # one OCR-like edit
-    v = one("The sign says 'ENTRANCE'.", [ocr])
-    assert v.status == "contradicted" and v.evidence == ["o1"]
+# ---- quoted text ----------------------------------------------------------------
+def test_text_is_exact_on_digits_and_words_that_change_meaning():
+    sign = ocr_call("BUSINESS CENTER\nPrinting 2nd floor")
+    assert one('The sign says "BUSINESS CENTER".', [sign]).status == "supported"
+    assert one('It says "printing 2nd FLOOR".', [sign]).status == "supported"
+    assert one('The sign reads "BUSINESS CENTRE".', [sign]).status == "contradicted"
+    assert one('It says "Printing 3rd floor".', [sign]).status == "contradicted"
     assert one("The sign says 'EXIT'.", [ONE_CAT]).status == "unverified"
-    assert fuzzy_contains("cero emisiones", "UN MINIBUS cero emisiones EMT")[0]
+    assert text_match("EMERGENCY EXIT", "EMERGENCY EXlT")[0]  # one OCR slip on a long word
+    assert not text_match("NO PARKING", "ON PARKING")[0]  # short words must be exact
+    assert fuzzy_contains("cero emisiones", "A10 cero\n2) emisiones")[0]  # junk from another line
     assert not fuzzy_contains("PHARMACY", "BAKERY")[0]
 
 
+def test_low_confidence_ocr_is_marked_as_such():
+    garbage = ocr_call("'MHIL uLA MABRiD", score=0.03)
+    v = one('The display reads "MHIL uLA MABRiD".', [garbage])
+    assert v.status == "supported" and v.confidence == "low" and "low confidence" in v.reason
+    missing = one('The display reads "EMT MADRID".', [garbage])
+    assert missing.status == "unverified" and "low-confidence" in missing.reason
+
+
 def test_position_claims_use_image_thirds():
-    left = one("The cat is on the left.", [ONE_CAT], "position")
-    assert left.status == "supported"
-    right = one("The cat is on the right.", [ONE_CAT], "position")
-    assert right.status == "contradicted"
+    assert one("The cat is on the left.", [ONE_CAT], "position").status == "supported"
+    assert one("The cat is on the right.", [ONE_CAT], "position").status == "contradicted"
     middle = detect_call([("cat", 0.9, (250, 0, 350, 300))])
     assert one("The cat is on the left.", [middle], "position").status == "unverified"
     unknown = detect_call([("cat", 0.9, (0, 0, 50, 50))], image="img:ffff9999")
     assert one("The cat is on the left.", [unknown], "position").status == "unverified"
 
 
-def test_colour_is_unverified():
-    v = one("A red bus.", [PEOPLE], "attribute")
-    assert v.status == "unverified"
+def test_verdicts_say_what_they_rest_on():
+    v = one("There is one cat.", [ONE_CAT])
+    assert (v.tool, v.method, v.method_kind, v.strength, v.confidence) == ("detect", "yolo", "model", 0.85, "high")
+    answer = "There is one cat."
+    assert answer[v.start : v.end] == "one cat"
+    colour = one("A red bus.", [PEOPLE], "attribute")
+    assert explain(colour) == "unverified: nothing measured colour"
+    assert explain(one("There are two cats.", [ONE_CAT])).startswith("contradicted by detect (model: yolo)")
 
 
 def test_revision_request_lists_contradictions_only():
@@ -186,41 +313,97 @@ def test_checker_is_deterministic_and_fast():
     assert (time.perf_counter() - started) / 20 < 0.05
 
 
-# ---- end to end: the planted hallucination ---------------------------------------
+def test_hostile_answers_are_bounded():
+    long = ("There are 12 cats and a dog near the bus, " * 400) + "."
+    started = time.perf_counter()
+    check_answer(long, [ONE_CAT, PEOPLE], image_sizes=SIZE)
+    assert time.perf_counter() - started < 5
+    assert check_answer("", [ONE_CAT]) == [] and check_answer("\"\"\"'''", [ONE_CAT]) == []
+
+
+def test_quotes_outside_reading_sentences_are_not_text_claims():
+    assert extract_claims('Put the weights in "$LENSMITH_WEIGHTS/sam.pth".') == []
+    assert [c.kind for c in extract_claims('The label reads "OPEN".')] == ["text"]
+
+
+def test_verdicts_round_trip_through_json():
+    v = one("There is a tie.", [ZIDANE], image_names=NAMES)
+    assert Verdict.model_validate(json.loads(v.model_dump_json())) == v
+
+
+# ---- end to end with the real detector ---------------------------------------------
+def _agent(planner, tools):
+    from lensmith.agent.config import Settings
+    from lensmith.agent.loop import Agent
+    from lensmith.tools.registry import Registry
+
+    settings = Settings()
+    settings.memory.enabled = False
+    return Agent(settings=settings, planner=planner, registry=Registry(tools), memory=False)
+
+
+def _image_id(path) -> str:
+    """The id the session's store gives a file (ids are content hashes); a planner names
+    images by id, not by path."""
+    from lensmith.runtime.images import ImageStore
+
+    return ImageStore().add(str(path)).id
+
+
 @pytest.mark.slow
 def test_planted_hallucination_is_caught_and_revised(tmp_path):
-    from lensmith.agent.config import Settings
     from lensmith.agent.events import GroundingChecked
-    from lensmith.agent.loop import Agent
     from lensmith.agent.planners.scripted import ScriptedChatModel, call
     from lensmith.evals.photos import photo_path, photos
     from lensmith.tools.detect import DetectTool
-    from lensmith.tools.registry import Registry
 
     chelsea = photo_path(photos()["chelsea"], tmp_path)
     planner = ScriptedChatModel(
         replies=[
-            call("detect", {"image": str(chelsea)}, call_id="call_detect"),
+            call("detect", {"image": _image_id(chelsea)}, call_id="call_detect"),
             AIMessage("There are two cats."),
             AIMessage("There is one cat."),
         ]
     )
-    settings = Settings()
-    settings.memory.enabled = False
-    agent = Agent(settings=settings, planner=planner, registry=Registry([DetectTool()]), memory=False)
     events = []
-    trace = agent.ask("How many cats are there?", [chelsea], on_event=events.append)
+    trace = _agent(planner, [DetectTool()]).ask("How many cats are there?", [chelsea], on_event=events.append)
     assert trace.error is None, trace.error
     assert trace.drafts == ["There are two cats.", "There is one cat."]
     assert trace.answer == "There is one cat."
     assert [(v.kind, v.subject, v.status, v.observed) for v in trace.verdicts] == [("count", "cat", "supported", 1)]
     checked = [e for e in events if isinstance(e, GroundingChecked)]
     assert len(checked) == 1 and checked[0].revised
-    # the revision request the planner saw names the contradicted claim and the evidence
     revision_prompt = " ".join(str(m.content) for m in planner.seen[-1])
     assert "two cats" in revision_prompt and "1 × cat" in revision_prompt
 
 
-def test_quotes_outside_reading_sentences_are_not_text_claims():
-    assert extract_claims('Put the weights in "$LENSMITH_WEIGHTS/sam.pth".') == []
-    assert [c.kind for c in extract_claims('The label reads "OPEN".')] == ["text"]
+@pytest.mark.slow
+def test_printer_question_and_cross_turn_count_end_to_end(tmp_path):
+    """bus.jpg "is there a printer?" then zidane.jpg "how many people?" in one session,
+    with the real detector: no search of every class is claimed, and "2 people" holds."""
+    from lensmith.agent.planners.scripted import ScriptedChatModel, call
+    from lensmith.evals.photos import photo_path, photos
+    from lensmith.tools.detect import DetectTool
+
+    bus = photo_path(photos()["bus"], tmp_path)
+    zidane = photo_path(photos()["zidane"], tmp_path)
+    planner = ScriptedChatModel(
+        replies=[
+            call("detect", {"image": _image_id(bus), "classes": ["printer"]}, call_id="c1"),
+            AIMessage("The detector found none of the 80 object classes it knows, so there are no people."),
+            AIMessage("I cannot tell whether there is a printer: the detector does not know that class."),
+            call("detect", {"image": _image_id(zidane)}, call_id="c2"),
+            AIMessage("There are 2 people."),
+        ]
+    )
+    agent = _agent(planner, [DetectTool()])
+    first = agent.ask("is there a printer?", [bus])
+    assert first.error is None, first.error
+    assert first.calls[0].artifact.all_classes is False and first.calls[0].artifact.not_detectable == ["printer"]
+    assert [(v.subject, v.status) for v in check_answer(first.drafts[0], first.calls)] == [
+        ("*", "contradicted"), ("person", "unverified")]
+    assert first.answer.startswith("I cannot tell") and first.verdicts == []
+    second = agent.ask("how many people?", [zidane], session=agent.sessions.open(first.session_id))
+    assert second.error is None, second.error
+    assert second.answer == "There are 2 people."
+    assert [(v.subject, v.status, v.observed) for v in second.verdicts] == [("person", "supported", 2)]

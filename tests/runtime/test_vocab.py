@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from lensmith.runtime.vocab import COCO_CLASSES, map_classes, normalise, singular, to_class
+from lensmith.runtime.vocab import (
+    COCO_CLASSES,
+    counted,
+    map_classes,
+    normalise,
+    number_value,
+    plural,
+    singular,
+    to_class,
+)
 
 
 def test_coco_has_its_80_classes() -> None:
@@ -52,3 +61,27 @@ def test_normalise_and_singular() -> None:
     assert singular("red cars") == "red car"
     assert singular("glass") == "glass" and singular("bus") == "bus"
     assert singular("strawberries") == "strawberry"
+
+
+def test_one_vocabulary_for_detector_planner_and_checker() -> None:
+    from lensmith.agent.claims import extract_claims
+
+    # the detector and the checker read "mug" and "van" the same way
+    assert map_classes(["mugs", "van"])[0] == {"mugs": "cup", "van": "car"}
+    assert [(c.subject, c.expected) for c in extract_claims("There are two mugs and a van.") if c.kind != "attribute"] == [
+        ("cup", 2), ("car", True)]
+
+
+@pytest.mark.parametrize(
+    ("word", "value"),
+    [("4", 4), ("four", 4), ("Twelve", 12), ("dozen", 12), ("twenty-one", 21), ("ninety-nine", 99), ("zero", 0),
+     ("cat", None), ("twenty-twenty", None), ("1234567", None)],
+)
+def test_number_words(word: str, value: int | None) -> None:
+    assert number_value(word) == value
+
+
+def test_plural_is_the_inverse_of_singular() -> None:
+    for noun in ("person", "bus", "knife", "cup", "dining table", "wine glass", "mouse", "strawberry", "bench"):
+        assert singular(plural(noun)) == noun or (noun, plural(noun)) == ("person", "people")
+    assert counted("person", 4) == "4 people" and counted("cat", 1) == "1 cat"

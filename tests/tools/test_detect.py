@@ -110,6 +110,9 @@ class TestDetectTool(ToolContract):
         assert art.not_detectable == ["printer"] and art.detections == [] and art.queried == []
         content = contents[id(art)]
         assert "NOT DETECTABLE" in content and "'printer'" in content and "unknown" in content
+        # the detector never ran: the artifact must not read as a search of every class
+        assert not art.all_classes and not art.looked_for("person") and "did not run" in content
+        assert DetectArtifact.model_validate(art.model_dump(exclude={"all_classes"})).all_classes is False
         mixed = run(tool, store, image=image, classes=["printer", "bus"])
         assert mixed.not_detectable == ["printer"] and mixed.counts() == {"bus": 1}
         assert contents[id(mixed)].startswith("1 × bus")

@@ -1,11 +1,20 @@
-"""Claim extraction: the checkable statements in a drafted answer.
+"""Claim extraction: the statements in a drafted answer, each one checkable or flagged.
 
-Rule-based and deterministic. A claim is an object said to be present, absent or
-present N times ("two cats", "no dogs", "3 × person"), a position of an object
-("a cat on the left"), a colour-like attribute ("a red bus"), or text said to be
-written in the image ("the sign says 'EXIT'", "the text reads: cero emisiones").
-Object words are COCO classes and their CHAIR synonyms, plus any extra vocabulary
-the caller knows about (e.g. the classes a detector was asked for).
+Rule-based and deterministic. Every sentence is read clause by clause:
+
+- **objects** said to be present, absent or present N times, with quantifiers ("at
+  least two people", "no more than four", "a dozen", "several", "both", "nobody"),
+  negation scope ("no cars or trucks", "not only a bus but also…"), hedges ("might
+  be a dog") and the image a clause is about ("the first photo", "in zidane.jpg");
+  words name classes through the one vocabulary (:mod:`lensmith.runtime.vocab`), and a
+  noun no detector class covers ("a printer") is still a claim, one nothing measured;
+- **quoted text** said to be written in the image ("the sign says 'EXIT'");
+- **positions** of objects in the frame ("the cat on the left");
+- **predicates no tool measures** — colours, actions, relations, gender and age,
+  emotions, scene, clothing — each an explicit claim, so the user sees "unverified"
+  instead of nothing.
+
+Each claim keeps its character span in the answer.
 """
 
 from __future__ import annotations
@@ -14,140 +23,332 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lensmith.agent.synonyms import double_word_map, inverse_synonyms, normalise_label, singularize
+from lensmith.runtime.vocab import (
+    COCO_CLASSES,
+    ORDINALS,
+    PERSON_WORDS,
+    SYNONYMS,
+    number_value,
+    singularize,
+    to_class,
+)
 
 ClaimKind = Literal["presence", "absence", "count", "text", "attribute", "position"]
+ANY_OBJECT = "*"  # the subject of "the detector found nothing"
+
+
+@dataclass
+class ImageRef:
+    """Which image(s) a claim is about: one by position or name, each of them, or all together."""
+
+    mode: Literal["index", "name", "each", "all"]
+    value: int | str | None = None
 
 
 @dataclass
 class Claim:
     kind: ClaimKind
     text: str  # the words of the answer the claim comes from
-    subject: str  # normalised object class or the quoted text
-    expected: object = None  # True, a count, ">=2", "left", "red", "EXIT"
+    subject: str  # the class, the unknown noun, the quoted text, or the attribute's object
+    expected: object = None  # True, False, 3, ">=2", "~12", "left", "red", "EXIT"
     sentence: int = 0
     extras: dict = field(default_factory=dict)
+    start: int = -1  # character span in the answer
+    end: int = -1
+    category: str = "object"  # object, text, position, colour, action, relation, gender, ...
+    image: ImageRef | None = None
+    hedged: bool = False
+    known: bool = True  # the subject is a detector class (False: "printer")
 
 
-NUMBER_WORDS = {
-    "zero": 0, "one": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19, "twenty": 20, "both": 2, "pair": 2, "couple": 2,
+COLOURS = {
+    "white", "black", "red", "blue", "green", "yellow", "orange", "brown", "grey", "gray", "pink",
+    "purple", "silver", "gold", "golden", "beige", "dark", "navy", "teal", "maroon", "tan", "blond",
+    "blonde", "colorful", "colourful", "multicolored", "multicoloured", "striped", "spotted",
 }  # fmt: skip
-ARTICLES = {"a", "an", "another"}
-SEVERAL = {"several", "multiple", "many", "numerous", "various"}
-NEGATORS = {"no", "not", "n't", "none", "without", "zero", "neither", "nor", "nothing", "never", "cannot", "nobody"}  # fmt: skip
-# words that end the reach of a negation or a number
-CLAUSE_BREAKS = {"but", "however", "although", "though", "while", "whereas", "yet", "also", "there", "i", "it", "which", "that", "who"}  # fmt: skip
-# words allowed between a number and its noun ("two small cats", "3 × person")
-FILLERS = {"small", "large", "big", "little", "tiny", "white", "black", "red", "blue", "green", "yellow", "orange", "brown", "grey", "gray", "pink", "purple", "other", "more", "distinct", "separate", "visible", "different", "of", "the", "x", "×", "young", "old", "adult", "baby", "stuffed", "wooden", "metal", "parked", "standing", "sitting", "full", "partial", "partially", "detected", "clearly", "only", "exactly", "about", "approximately", "roughly", "around", "at", "least", "most", "instances", "instance"}  # fmt: skip
-COLOURS = {"white", "black", "red", "blue", "green", "yellow", "orange", "brown", "grey", "gray", "pink", "purple", "silver", "gold", "beige"}  # fmt: skip
+ACTIONS = {
+    "standing", "stands", "stand", "sitting", "sits", "sit", "seated", "walking", "walks", "running",
+    "runs", "sleeping", "sleeps", "asleep", "lying", "lies", "laying", "talking", "playing", "eating",
+    "drinking", "riding", "rides", "driving", "drives", "waiting", "waits", "crossing", "posing",
+    "poses", "jumping", "flying", "flies", "parked", "moving", "working", "resting", "staring",
+    "facing", "crouching", "kneeling", "leaning", "pointing", "waving", "dancing", "swimming",
+    "cooking", "typing", "shaking", "hugging", "celebrating", "travelling", "traveling",
+    "approaching", "leaving", "arriving", "stopped", "boarding", "grazing", "perched", "climbing",
+    "skating", "surfing", "skiing", "throwing", "catching", "kicking", "hitting", "watching",
+    "looking", "sleep", "walk", "run", "sat", "stood",
+}  # fmt: skip
+EMOTIONS = {
+    "happy", "sad", "angry", "upset", "smiling", "smile", "smiles", "laughing", "excited", "calm",
+    "relaxed", "surprised", "worried", "cheerful", "serious", "bored", "scared", "afraid", "tired",
+    "content", "proud", "focused", "joyful", "annoyed", "frustrated", "nervous", "confident",
+    "friendly", "grumpy", "sleepy", "curious", "playful", "pensive", "thoughtful", "unhappy",
+}  # fmt: skip
+# (words, category): relation phrases, longest first
+RELATIONS: tuple[tuple[tuple[str, ...], str], ...] = tuple(
+    (tuple(p.split()), "relation")
+    for p in sorted(
+        ["in front of", "on top of", "next to", "close to", "to the left of", "to the right of",
+         "on the left of", "on the right of", "left of", "right of", "beside", "behind", "under",
+         "underneath", "beneath", "above", "below", "near", "nearby", "between", "inside", "among",
+         "against", "holding", "holds", "hold", "carrying", "carries", "wearing", "wears", "using",
+         "surrounded by", "attached to", "leaning on", "sitting on", "standing on", "in the hands of"],
+        key=lambda p: -len(p.split()),
+    )
+)  # fmt: skip
+SCENE_WORDS = {
+    "indoors", "outdoors", "indoor", "outdoor", "sunny", "rainy", "cloudy", "snowy", "foggy", "night",
+    "nighttime", "daytime", "dusk", "dawn", "sunset", "sunrise", "evening", "morning", "afternoon",
+}  # fmt: skip
+SCENE_NOUNS = {
+    "street", "road", "stadium", "kitchen", "office", "beach", "park", "garden", "field", "forest",
+    "garage", "room", "restaurant", "airport", "station", "city", "town", "space", "studio", "background",
+    "foreground", "house", "home", "building", "countryside", "mountain", "mountains", "desert", "snow",
+    "water", "sea", "lake", "river", "sky", "crowd", "market", "shop", "store", "lobby", "hotel", "classroom",
+    "bedroom", "bathroom", "living", "hall", "pitch", "court", "arena", "club", "bar", "cafe", "night", "dusk",
+    "dawn", "day", "sunset", "lawn", "grass",
+}  # fmt: skip
+CLOTHING = {
+    "suit", "suits", "jacket", "jackets", "shirt", "shirts", "dress", "dresses", "hat", "hats", "uniform",
+    "uniforms", "coat", "coats", "sunglasses", "jeans", "shorts", "scarf", "cap", "caps", "sweater",
+    "hoodie", "vest", "skirt", "boots", "shoes", "gloves", "costume", "glasses", "spacesuit",
+}  # fmt: skip
+ADJECTIVES = {
+    "wooden", "metal", "metallic", "plastic", "large", "big", "small", "tiny", "huge", "tall", "short",
+    "old", "new", "young", "elderly", "empty", "full", "open", "closed", "broken", "wet", "dry", "clean",
+    "dirty", "bright", "shiny", "electric", "modern", "vintage", "round", "square", "fluffy", "furry",
+    "long", "thin", "fat", "heavy", "cute", "beautiful", "busy", "crowded", "famous", "blurry", "blurred",
+}  # fmt: skip
+# words allowed between a quantity and its noun without being claims of their own
+FILLERS = {
+    "other", "more", "distinct", "separate", "visible", "different", "of", "the", "x", "×", "detected",
+    "clearly", "only", "exactly", "about", "approximately", "roughly", "around", "instances",
+    "instance", "partial", "partially", "whole", "entire", "individual", "additional", "single", "lone",
+    "standing", "sitting", "parked", "adult", "baby", "stuffed", "these", "those", "its", "their",
+    "his", "her", "my", "your", "our",
+}  # fmt: skip
+HEDGES = {
+    "might", "may", "maybe", "possibly", "perhaps", "probably", "likely", "could", "seems", "seem",
+    "appears", "appear", "apparently", "think", "guess", "believe", "unclear", "uncertain", "presumably",
+}  # fmt: skip
 POSITIONS = {
     "left": "left", "right": "right", "top": "top", "bottom": "bottom", "upper": "top",
     "lower": "bottom", "center": "center", "centre": "center", "middle": "center",
 }  # fmt: skip
-POSITION_CUES = ("on", "at", "in", "to", "toward", "towards", "near")
+POSITION_CUES = {"on", "at", "in", "to", "toward", "towards"}
+IMAGE_NOUNS = {"image", "images", "photo", "photos", "picture", "pictures", "pic", "pics", "shot", "shots", "one", "frame", "photograph"}  # fmt: skip
+# nouns that are about the answer, the tools or the frame, never claims about the scene
+META_NOUNS = IMAGE_NOUNS | {
+    "view", "detector", "detection", "detections", "tool", "tools", "result", "results", "box", "boxes",
+    "confidence", "score", "scores", "class", "classes", "object", "objects", "thing", "things", "item",
+    "items", "bit", "lot", "lots", "few", "couple", "number", "total", "kind", "type", "sort", "way",
+    "time", "moment", "part", "side", "area", "region", "corner", "edge", "top", "bottom", "left", "right",
+    "middle", "center", "centre", "word", "words", "text", "line", "lines", "question", "answer", "look",
+    "glance", "mask", "overlay", "model", "method", "fallback", "measurement", "version", "copy", "file",
+    "folder", "match", "matches", "caption", "description", "summary", "evidence", "reason", "chance",
+    "possibility", "doubt", "idea", "ones", "others", "something", "anything", "everything", "nothing",
+    "lensmith", "ocr", "yolo", "coco", "vocabulary", "list", "set", "dozen", "pair", "group", "variety",
+    "close", "closer", "distance", "glimpse", "sense", "little", "while", "bunch", "sign's", "percent", "pixels", "pixel", "quarter", "third", "half", "share", "min", "minimum", "threshold",
+    "range", "series", "sample", "samples", "session", "turn", "call", "segment", "segmentation",
+}  # fmt: skip
+FUNCTION = {
+    "a", "an", "the", "and", "or", "nor", "but", "of", "in", "on", "at", "to", "for", "with", "by", "from",
+    "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "it", "its", "this", "that",
+    "these", "those", "there", "here", "which", "who", "whom", "what", "where", "when", "while", "as",
+    "so", "than", "then", "also", "too", "very", "just", "only", "not", "no", "n't", "i", "you", "we",
+    "they", "he", "she", "them", "his", "her", "their", "our", "my", "your", "do", "does", "did", "can",
+    "could", "would", "should", "will", "may", "might", "must", "shows", "show", "showing", "shown",
+    "see", "sees", "seen", "visible", "appear", "appears", "seems", "looks", "look", "some", "any", "all",
+    "each", "every", "both", "either", "neither", "one", "two", "into", "onto", "up", "down", "out", "over",
+    "off", "about", "like", "if", "whether", "because", "since", "though", "although", "yet", "however",
+    "found", "detected", "contains", "contain", "holds", "sits", "stands", "lies", "says", "reads",
+}  # fmt: skip
+CLAUSE_BREAKS = {";", ":", "but", "however", "although", "though", "whereas", "while", "yet", "(", ")"}
+VERBAL_NEGATORS = {"not", "n't", "never", "cannot", "without", "neither", "nor"}
+COPULAS = {"is", "are", "was", "were", "be", "appear", "appears", "seem", "seems", "look", "looks"}
+ABSENT_PREDICATES = {"visible", "present", "here", "there", "in", "detected", "found", "shown", "seen", "around", "pictured", "anywhere"}  # fmt: skip
+COMPOUND_HEADS = {
+    "stop", "stops", "station", "driver", "drivers", "lane", "shelter", "route", "ticket", "window",
+    "windows", "door", "doors", "seat", "seats", "food", "toy", "house", "park", "tracks", "track",
+    "stand", "rack", "shop", "store", "company", "line", "number", "plate", "sign", "poster", "logo",
+    "image", "picture", "photo", "stadium", "owner", "bed", "leg", "legs", "tail", "face", "ear", "ears",
+    "eyes", "fur", "collar", "handle", "saucer", "lid", "wheel", "wheels", "tyre", "tire", "helmet",
+    "light", "lights", "game", "team", "field", "court", "player", "players", "holder", "case",
+}  # fmt: skip
 
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|[a-z]+(?:'[a-z]+)?|n't|×|[.,;:!?]")
+_TOKEN = re.compile(
+    r"\d+(?:\.\d+)?(?:st|nd|rd|th)?|[a-z]+(?=n't\b)|n't|[a-z]+(?:-[a-z]+)*(?:'[a-z]+)?|×|[.,;:!?()]",
+    re.IGNORECASE,
+)
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _QUOTED = re.compile(r"(?<![\w])[\"“'‘«]([^\"”'’»\n]{1,200}?)[\"”'’»](?![\w])")
 _READS = re.compile(
     r"\b(?:reads?|says?|saying|spells?|text is|text:|written)\s*:\s*(.+?)\s*$", re.IGNORECASE
 )
+_READ_CUES = re.compile(
+    r"\b(?:say|says|said|saying|read|reads|reading|text|texts|written|writing|sign|signs|label|labels|"
+    r"caption|title|heading|headline|spell|spells|spelled|word|words|ocr|inscription|printed|banner|logo|"
+    r"mentions?|display|displays|shows the (?:word|text))\b",
+    re.IGNORECASE,
+)
+_CONFIDENCE = re.compile(r"\b(?:high|strong|full|great|low|weak)\s+confidence\b|\bconfidently\b|\bclearly\s+(?:visible|detected)\b", re.IGNORECASE)
+_FILE = re.compile(r"(?<![\w/.-])[\w.-]+\.(?:jpe?g|png|gif|webp|bmp|tiff?)\b|\bimg:[0-9a-f]{4,}\b", re.IGNORECASE)
+_SEARCH = re.compile(
+    r"\b(?:found|detected|detects|sees|saw|finds|reports?)\s+(?:no\s+objects?|nothing|none\s+of\s+the\s+(?:\d+\s+)?"
+    r"(?:object\s+)?classes(?:\s+it\s+knows)?)|\bno\s+objects?\s+(?:were\s+|was\s+)?(?:detected|found)|"
+    r"\bnothing\s+(?:was\s+)?detected",
+    re.IGNORECASE,
+)
 
 
-def _tokens(sentence: str) -> list[str]:
-    text = sentence.lower().replace("’", "'")
-    text = re.sub(r"(\w)n't\b", r"\1 n't", text)  # "isn't" → "is n't"
-    text = re.sub(r"\bcan't\b", "can n't", text)
-    text = re.sub(r"(\d)\s*[x×]\s+", r"\1 × ", text)
-    return _TOKEN.findall(text)
+@dataclass
+class _Tok:
+    word: str  # lower case
+    start: int
+    end: int
 
 
 def split_sentences(answer: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(answer) if s and s.strip()]
 
 
-_READ_CUES = re.compile(
-    r"\b(?:say|says|said|saying|read|reads|reading|text|texts|written|writing|sign|signs|label|labels|"
-    r"caption|title|heading|headline|spell|spells|spelled|word|words|ocr|inscription|printed|banner|logo)\b",
-    re.IGNORECASE,
-)
-
-
-def _text_claims(sentence: str, index: int) -> tuple[list[Claim], str]:
-    """Quoted text in a sentence about reading ("the sign says 'EXIT'"); quotes elsewhere
-    (a file name, a command) are not claims about the image."""
-    claims: list[Claim] = []
-    if not _READ_CUES.search(_QUOTED.sub(" ", sentence)):
-        return claims, _QUOTED.sub(" ", sentence)
-    for match in _QUOTED.finditer(sentence):
-        quoted = match.group(1).strip()
-        if quoted:
-            claims.append(Claim("text", match.group(0), quoted, quoted, index))
-    rest = _QUOTED.sub(" ", sentence)
-    if not claims:
-        reads = _READS.search(sentence)
-        if reads:
-            quoted = reads.group(1).strip().rstrip(".")
-            if quoted:
-                claims.append(Claim("text", reads.group(0), quoted, quoted, index))
-                rest = sentence[: reads.start()]
-    return claims, rest
-
-
-def _match_object(tokens: list[str], i: int, vocab: dict[str, str]) -> tuple[str, int] | None:
-    """The class named at ``tokens[i]`` (up to three words), with the words used."""
-    doubles = double_word_map()
-    for size in (3, 2, 1):
-        words = tokens[i : i + size]
-        if len(words) < size or not all(w.isalpha() for w in words):
+def _sentence_spans(answer: str) -> list[tuple[int, int]]:
+    spans, pos = [], 0
+    for part in _SENTENCE.split(answer):
+        if part is None:
             continue
-        phrase = " ".join(words)
-        singular = " ".join(words[:-1] + [singularize(words[-1])])
-        for candidate in (phrase, singular):
-            if candidate in doubles and size == 2:
-                return inverse_synonyms().get(doubles[candidate], doubles[candidate]), size
-            if candidate in vocab:
-                return vocab[candidate], size
+        at = answer.find(part, pos)
+        if part.strip():
+            lead = len(part) - len(part.lstrip())
+            spans.append((at + lead, at + len(part.rstrip())))
+        pos = at + len(part)
+    return spans
+
+
+def _tokens(text: str, offset: int) -> list[_Tok]:
+    return [_Tok(m.group(0).lower().replace("’", "'"), offset + m.start(), offset + m.end()) for m in _TOKEN.finditer(text)]
+
+
+# ---- the vocabulary -------------------------------------------------------------
+def _keys() -> dict[str, str]:
+    keys = {c: c for c in COCO_CLASSES}
+    keys.update({k: v for k, v in SYNONYMS.items() if v in COCO_CLASSES})
+    return keys
+
+
+_KEYS = _keys()
+
+
+def _object_at(toks: list[_Tok], i: int, extra: dict[str, str]) -> tuple[str, int] | None:
+    """The class named at ``toks[i]`` (up to three words), with the number of words used."""
+    for size in (3, 2, 1):
+        words = [t.word for t in toks[i : i + size]]
+        if len(words) < size or not all(w.replace("-", "").isalpha() for w in words):
+            continue
+        phrase = " ".join(words).replace("-", " ")
+        for form in (phrase, " ".join(phrase.split()[:-1] + [singularize(phrase.split()[-1])])):
+            if form in _KEYS:
+                return _KEYS[form], size
+            if form in extra:
+                return extra[form], size
     return None
 
 
-def _vocabulary(extra: list[str] | None) -> dict[str, str]:
-    vocab = dict(inverse_synonyms())
-    for term in extra or []:
+def _extra_vocabulary(words: list[str] | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for term in words or []:
         key = " ".join(re.findall(r"[a-z]+", term.lower().replace("_", " ")))
-        if key and key not in vocab:
-            vocab[key] = normalise_label(term)
-            vocab.setdefault(" ".join(key.split()[:-1] + [singularize(key.split()[-1])]), normalise_label(term))
-    return vocab
+        if key and key not in _KEYS:
+            target = to_class(key) or key
+            out[key] = target
+            out.setdefault(" ".join(key.split()[:-1] + [singularize(key.split()[-1])]), target)
+    return out
 
 
-def _quantity(tokens: list[str], start: int) -> tuple[object, str | None, int]:
-    """Look left of an object word for a number, article or negation.
+# ---- quantities --------------------------------------------------------------------
+def _comparative(words: list[str], j: int, n: int) -> object:
+    """The count claim of number ``n`` at ``words[j]``, read with the words before it."""
+    before = words[max(0, j - 3) : j]
+    last2 = tuple(before[-2:])
+    prev = before[-1] if before else ""
+    neg = len(before) >= 3 and before[-3] in ("no", "not")
+    if last2 == ("at", "least"):
+        return f">={n}"
+    if last2 == ("at", "most") or last2 == ("up", "to"):
+        return f"<={n}"
+    if last2 == ("more", "than"):
+        return f"<={n}" if neg else f">{n}"
+    if last2 in (("fewer", "than"), ("less", "than")):
+        return f">={n}" if neg else f"<{n}"
+    if prev == "over":
+        return f">{n}"
+    if prev == "under":
+        return f"<{n}"
+    if prev in ("about", "around", "approximately", "roughly", "nearly", "almost", "some", "circa"):
+        return f"~{n}"
+    return n
 
-    Returns (value, kind, index of the cue): value is an int, ">=2", True or None.
+
+def _quantity(words: list[str], start: int) -> tuple[object, str | None, int]:
+    """Look left of an object word for a number, quantifier, article or negation.
+
+    Returns (expected, kind, index of the cue's first word); kind is "count",
+    "presence", "absence" or None.
     """
     j = start - 1
     skipped = 0
-    while j >= 0 and skipped <= 3:
-        word = tokens[j]
-        if word.isdigit():
-            return int(word), "count", j
-        if word in ("no", "zero"):
-            return 0, "count", j
-        if word in NUMBER_WORDS and not (word == "one" and j + 1 < len(tokens) and tokens[j + 1] == "of"):
-            if word in ("pair", "couple") and j > 0 and tokens[j - 1] in ARTICLES:
-                return 2, "count", j - 1
-            return NUMBER_WORDS[word], "count", j
-        if word in SEVERAL or (word == "few" and j > 0 and tokens[j - 1] == "a"):
+    while j >= 0 and skipped <= 4:
+        word = words[j]
+        n = number_value(word)
+        if word == "dozen" or word == "dozens":
+            first = j - 1 if j > 0 and words[j - 1] in ("a", "half") else j
+            if word == "dozens":
+                return ">=24", "count", j
+            if j > 0 and words[j - 1] == "half":
+                return "~6", "count", first - (1 if first > 0 and words[first - 1] == "a" else 0)
+            return "~12", "count", first
+        if word in ("hundreds", "thousands"):
+            return ">=100", "count", j
+        if n is not None and word not in ("one",) or (word == "one" and not (j + 1 < len(words) and words[j + 1] == "of")):
+            if n is None:
+                n = 1
+            expected = _comparative(words, j, n)
+            first = j
+            lead = words[max(0, j - 3) : j]
+            if expected != n:
+                first = j - (3 if len(lead) == 3 and lead[0] in ("no", "not") and lead[1:] in (["more", "than"], ["fewer", "than"], ["less", "than"]) else
+                             2 if tuple(lead[-2:]) in (("at", "least"), ("at", "most"), ("up", "to"), ("more", "than"), ("fewer", "than"), ("less", "than")) else 1)
+            elif j > 0 and words[j - 1] in ("exactly", "only", "just"):
+                first = j - 1
+            if n == 0 and expected == 0:
+                return False, "absence", j
+            return expected, "count", max(0, first)
+        if word in ("no", "zero") or word == "none":
+            return False, "absence", j
+        if word == "both":
+            return 2, "count", j
+        if word in ("several",):
+            return ">=3", "count", j
+        if word in ("many", "numerous", "plenty"):
+            return ">=4", "count", j
+        if word in ("multiple", "various"):
             return ">=2", "count", j
-        if word in ARTICLES or word in ("some", "any", "any", "the", "this", "these", "those"):
-            if word in ("the", "this", "these", "those"):
-                return None, None, j
+        if word == "few" and j > 0 and words[j - 1] == "a":
+            return "2..5", "count", j - 1
+        if word == "couple" and j > 0 and words[j - 1] == "a":
+            return "2..3", "count", j - 1
+        if word == "pair" and j > 0 and words[j - 1] == "a":
+            return 2, "count", j - 1
+        if word == "lot" and j > 0 and words[j - 1] == "a":
+            return ">=4", "count", j - 1
+        if word == "lots":
+            return ">=4", "count", j
+        if word in ("single", "lone") and j > 0 and words[j - 1] in ("a", "one"):
+            return 1, "count", j - 1
+        if word in ("a", "an", "another", "some", "any", "every", "each", "all", "most"):
             return True, "presence", j
-        if word in FILLERS or word in COLOURS:
+        if word in ("the", "this", "that", "these", "those"):
+            return None, None, j
+        if word in FILLERS or word in COLOURS or word in ADJECTIVES:
             j -= 1
             skipped += 1
             continue
@@ -155,77 +356,428 @@ def _quantity(tokens: list[str], start: int) -> tuple[object, str | None, int]:
     return None, None, -1
 
 
-def _negated(tokens: list[str], start: int) -> bool:
-    """A negator earlier in the same clause ("there are no cats", "I don't see a dog")."""
-    j = start - 1
-    while j >= 0:
-        word = tokens[j]
-        if word in {".", ";", ":", "!", "?", ","} or word in CLAUSE_BREAKS:
-            # "there are no X": the negator follows "there"; stop only at the start of a clause
-            return False
-        if word in NEGATORS:
-            return True
-        j -= 1
+def count_matches(expected: object, observed: int) -> bool:
+    """Does a count claim (3, ">=2", "<=4", "~12", "2..5") hold for ``observed``?"""
+    if isinstance(expected, bool):
+        return (observed >= 1) == expected
+    if isinstance(expected, int):
+        return observed == expected
+    text = str(expected)
+    if ".." in text:
+        low, high = (int(x) for x in text.split(".."))
+        return low <= observed <= high
+    for op, test in ((">=", lambda a, b: a >= b), ("<=", lambda a, b: a <= b), (">", lambda a, b: a > b), ("<", lambda a, b: a < b)):
+        if text.startswith(op):
+            return bool(test(observed, int(text[len(op):])))
+    if text.startswith("~"):
+        n = int(text[1:])
+        return abs(observed - n) <= max(1, round(n * 0.2))
     return False
 
 
-def _position(tokens: list[str], start: int, end: int) -> str | None:
-    """A position phrase near the object ("on the left", "at the top right")."""
-    window = tokens[end : end + 8]
-    for k, word in enumerate(window):
-        if word in {".", ";", "!", "?", "but", "and"}:
-            break
-        if word in POSITIONS and k >= 1 and any(w in POSITION_CUES for w in window[max(0, k - 3) : k]):
-            if k + 1 < len(window) and window[k + 1] in POSITIONS and window[k + 1] != word:
-                return f"{POSITIONS[word]}-{POSITIONS[window[k + 1]]}"
-            return POSITIONS[word]
+def lower_bound(expected: object) -> int:
+    """The fewest objects a count claim needs (for claims about a subset, "two men")."""
+    if isinstance(expected, bool):
+        return 1 if expected else 0
+    if isinstance(expected, int):
+        return expected
+    text = str(expected)
+    if ".." in text:
+        return int(text.split("..")[0])
+    if text.startswith(">="):
+        return int(text[2:])
+    if text.startswith(">"):
+        return int(text[1:]) + 1
+    if text.startswith("~"):
+        n = int(text[1:])
+        return n - max(1, round(n * 0.2))
+    return 0
+
+
+# ---- image attribution --------------------------------------------------------------
+def _image_refs(toks: list[_Tok], files: list[tuple[int, int, str]]) -> list[tuple[int, ImageRef]]:
+    """(token index, reference) for every mention of an image in a clause's tokens."""
+    words = [t.word for t in toks]
+    refs: list[tuple[int, ImageRef]] = []
+    for k, word in enumerate(words):
+        nxt = words[k + 1] if k + 1 < len(words) else ""
+        prev = words[k - 1] if k > 0 else ""
+        if word in ORDINALS or word in ("last", "latter", "former", "other"):
+            is_ref = nxt in IMAGE_NOUNS or (prev == "the" and (not nxt or nxt in FUNCTION or nxt in {",", ";", ".", ":"}) and nxt not in ("one",) or nxt == "one")
+            if prev == "the" and nxt and _object_at(toks, k + 1, {}) is not None:
+                is_ref = False
+            if is_ref:
+                if word in ORDINALS:
+                    refs.append((k, ImageRef("index", ORDINALS[word])))
+                elif word in ("last", "latter"):
+                    refs.append((k, ImageRef("index", -1)))
+                elif word == "former":
+                    refs.append((k, ImageRef("index", 1)))
+        elif word in ("image", "photo", "picture") and nxt.isdigit():
+            refs.append((k, ImageRef("index", int(nxt))))
+        elif word in ("both", "each", "all", "every", "either") and nxt in IMAGE_NOUNS - {"one", "shot"} or (word in ("both",) and nxt in ("of",) and len(words) > k + 2 and words[k + 2] in ("them", "the")):
+            refs.append((k, ImageRef("each")))
+        elif word in ("across", "altogether", "combined", "total") or (word == "two" and nxt in ("photos", "images", "pictures") and prev in ("the", "these")):
+            refs.append((k, ImageRef("all")))
+    for start, _end, name in files:
+        k = next((i for i, t in enumerate(toks) if t.start >= start), len(toks))
+        refs.append((k, ImageRef("name", name)))
+    return sorted(refs, key=lambda r: r[0])
+
+
+# ---- the extractor --------------------------------------------------------------------
+def _text_claims(answer: str, s_start: int, s_end: int, index: int) -> list[Claim]:
+    """Quoted text in a sentence about reading ("the sign says 'EXIT'"); quotes elsewhere
+    (a file name, a command) are not claims about the image."""
+    sentence = answer[s_start:s_end]
+    claims: list[Claim] = []
+    if not _READ_CUES.search(_QUOTED.sub(" ", sentence)):
+        return claims
+    for match in _QUOTED.finditer(sentence):
+        quoted = match.group(1).strip()
+        if quoted and not _FILE.fullmatch(quoted):
+            claims.append(Claim("text", match.group(0), quoted, quoted, index, start=s_start + match.start(1),
+                                end=s_start + match.end(1), category="text"))
+    if not claims:
+        reads = _READS.search(sentence)
+        if reads:
+            quoted = reads.group(1).strip().rstrip(".")
+            if quoted:
+                claims.append(Claim("text", reads.group(0), quoted, quoted, index, start=s_start + reads.start(1),
+                                    end=s_start + reads.start(1) + len(quoted), category="text"))
+    return claims
+
+
+def _clauses(toks: list[_Tok]) -> list[tuple[int, int]]:
+    """Token ranges of the clauses of a sentence (broken at ; : but while … and commas)."""
+    out, begin = [], 0
+    for k, tok in enumerate(toks):
+        if tok.word in CLAUSE_BREAKS or tok.word in {",", ".", "!", "?"}:
+            if k > begin:
+                out.append((begin, k))
+            begin = k + 1
+    if begin < len(toks):
+        out.append((begin, len(toks)))
+    return out
+
+
+def _noun_phrase(words: list[str], i: int) -> tuple[int, int] | None:
+    """An unknown noun phrase starting at ``words[i]`` after a quantity: (start, end) of its words."""
+    j = i
+    while j < len(words) and (words[j] in FILLERS or words[j] in COLOURS or words[j] in ADJECTIVES or words[j].endswith("ed")):
+        j += 1
+    if j >= len(words):
+        return None
+    head = words[j]
+    if not head.isalpha() or head in FUNCTION or head in META_NOUNS or head in ACTIONS or head in EMOTIONS or number_value(head) is not None:
+        return None
+    end = j + 1
+    nxt = words[end] if end < len(words) else ""
+    if nxt.isalpha() and nxt not in FUNCTION and nxt not in META_NOUNS and nxt not in ACTIONS and not nxt.endswith(("ing", "ly")) and nxt not in EMOTIONS and nxt not in COLOURS:
+        end += 1
+    return i, end
+
+
+def extract_claims(
+    answer: str, vocabulary: list[str] | None = None, *, image_names: list[str] | None = None
+) -> list[Claim]:
+    """Every claim in ``answer``, in reading order.
+
+    ``vocabulary`` adds words a tool was asked for (an open-vocabulary class); ``image_names``
+    lists the file names the answer may cite ("bus.jpg").
+    """
+    extra = _extra_vocabulary(vocabulary)
+    claims: list[Claim] = []
+    current: ImageRef | None = None
+    for index, (s_start, s_end) in enumerate(_sentence_spans(answer)):
+        sentence = answer[s_start:s_end]
+        if sentence.rstrip().endswith("?"):
+            continue  # a question back to the user claims nothing
+        text_claims = _text_claims(answer, s_start, s_end, index)
+        masked = sentence
+        for c in text_claims:
+            a, b = c.start - s_start, c.end - s_start
+            masked = masked[:a] + " " * (b - a) + masked[b:]
+        masked = _QUOTED.sub(lambda m: " " * len(m.group(0)), masked) if text_claims else masked
+        files = []
+        for m in _FILE.finditer(masked):
+            files.append((s_start + m.start(), s_start + m.end(), m.group(0)))
+            masked = masked[: m.start()] + " " * len(m.group(0)) + masked[m.end():]
+        toks = _tokens(masked, s_start)
+        hedged_sentence = any(t.word in HEDGES for t in toks)
+        for c in text_claims:
+            c.image, c.hedged = current, hedged_sentence
+        sentence_claims: list[Claim] = list(text_claims)
+        search = _SEARCH.search(masked)
+        if search:
+            sentence_claims.append(Claim("absence", search.group(0), ANY_OBJECT, False, index, start=s_start + search.start(),
+                                         end=s_start + search.end(), category="search"))
+            a, b = search.start(), search.end()
+            toks = [t for t in toks if not (s_start + a <= t.start < s_start + b)]
+        for m in _CONFIDENCE.finditer(masked):
+            level = "low" if m.group(0).lower().split()[0] in ("low", "weak") else "high"
+            sentence_claims.append(Claim("attribute", m.group(0), ANY_OBJECT, level, index, {"attribute": "confidence"},
+                                         s_start + m.start(), s_start + m.end(), "confidence", current, hedged_sentence))
+        refs_all = _image_refs(toks, files)
+        for c_start, c_end in _clauses(toks):
+            clause = toks[c_start:c_end]
+            refs = [(k - c_start, r) for k, r in refs_all if c_start <= k < c_end or (k == c_end and r.mode == "name")]
+            found = _clause_claims(clause, index, extra, refs, current, hedged_sentence, answer)
+            sentence_claims.extend(found)
+            if refs:
+                current = refs[-1][1]
+        sentence_claims.sort(key=lambda c: (c.start, c.kind != "presence"))
+        claims.extend(sentence_claims)
+    return claims
+
+
+def _ref_for(k: int, refs: list[tuple[int, ImageRef]], current: ImageRef | None) -> ImageRef | None:
+    before = [r for i, r in refs if i <= k]
+    if before:
+        return before[-1]
+    if refs:
+        return refs[0][1]
+    return current
+
+
+def _clause_claims(
+    toks: list[_Tok], index: int, extra: dict[str, str], refs: list[tuple[int, ImageRef]],
+    current: ImageRef | None, hedged: bool, answer: str,
+) -> list[Claim]:
+    words = [t.word for t in toks]
+    out: list[Claim] = []
+    if any(w in ("whether", "if") for w in words):
+        # "I can't tell whether there is a printer": the words after it claim nothing
+        cut = next(k for k, w in enumerate(words) if w in ("whether", "if"))
+        toks, words = toks[:cut], words[:cut]
+    verbal_neg = -1
+    list_neg = False  # inside "no cars or trucks"
+    covered: set[int] = set()
+
+    def span(a: int, b: int) -> tuple[int, int, str]:
+        return toks[a].start, toks[b - 1].end, answer[toks[a].start : toks[b - 1].end]
+
+    def add(kind: ClaimKind, a: int, b: int, subject: str, expected: object, *, category: str = "object",
+            known: bool = True, **extras: object) -> Claim:
+        start, end, text = span(a, b)
+        claim = Claim(kind, text, subject, expected, index, dict(extras), start, end, category,
+                      _ref_for(a, refs, current), hedged, known)
+        out.append(claim)
+        return claim
+
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word in VERBAL_NEGATORS and not (word == "not" and i + 1 < len(words) and words[i + 1] in ("only", "just")):
+            verbal_neg = i
+        if word in (",",):
+            list_neg = list_neg and True
+        # negative pronouns
+        if word in ("nobody", "noone") or (word == "no" and i + 1 < len(words) and words[i + 1] == "one"):
+            size = 1 if word != "no" else 2
+            add("absence", i, i + size, "person", False)
+            i += size
+            continue
+        if word == "none" and i + 2 < len(words) and words[i + 1] == "of":
+            found = next((( _object_at(toks, k, extra), k) for k in range(i + 2, min(i + 5, len(words))) if _object_at(toks, k, extra)), None)
+            if found and found[0]:
+                (subject, size), k = found
+                add("absence", i, k + size, subject, False)
+                covered.update(range(k, k + size))
+                i = k + size
+                continue
+        obj = None if i in covered else _object_at(toks, i, extra)
+        if obj is not None:
+            subject, size = obj
+            nxt_word = words[i + size] if i + size < len(words) else ""
+            is_modifier = (
+                (size == 1 and word in COLOURS and _object_at(toks, i + 1, extra) is not None)
+                or (size == 1 and word in ("orange",) and nxt_word.isalpha() and nxt_word not in FUNCTION)
+                or nxt_word in COMPOUND_HEADS
+                or (_object_at(toks, i + size, extra) is not None and word in ("remote", "apple", "tv", "coffee", "table", "dog", "cat", "car", "bus", "pizza", "cake", "teddy"))
+            )
+            if is_modifier:
+                i += size
+                continue
+            expected, kind, cue = _quantity(words, i)
+            a = cue if cue >= 0 else i
+            negated = kind == "absence" or (verbal_neg >= 0 and kind != "count") or (list_neg and kind is None)
+            # "the bus is not in the photo": a copula negated after the noun
+            tail = words[i + size : i + size + 4]
+            if not negated and len(tail) >= 2 and tail[0] in COPULAS and tail[1] in ("not", "n't") and (len(tail) < 3 or tail[2] in ABSENT_PREDICATES):
+                negated = True
+            if negated:
+                claim = add("absence", a, i + size, subject, False)
+                list_neg = True
+            elif kind == "count":
+                claim = add("count", a, i + size, subject, expected)
+                list_neg = False
+            else:
+                claim = add("presence", a, i + size, subject, True)
+                list_neg = False
+            qualifier = _qualifier(words, i, size, cue)
+            if qualifier:
+                claim.extras["qualified"] = qualifier
+            person_word = words[i + size - 1]
+            person_kind = PERSON_WORDS.get(person_word) or PERSON_WORDS.get(singularize(person_word))
+            if person_kind and not claim.kind == "absence":
+                add("attribute", i + size - 1, i + size, subject, person_word, category=person_kind, attribute=person_kind)
+            if not negated:
+                where = _position(words, i + size)
+                if where:
+                    p_start, p_end, value = where
+                    add("position", p_start, p_end, subject, value, category="position")
+            i += size
+            continue
+        # an unknown noun after a quantity ("a printer", "no saucer", "24 coins")
+        if word in ("a", "an", "no", "some", "several", "any", "two", "three", "four", "five") or number_value(word) is not None and word.isdigit():
+            phrase = _noun_phrase(words, i + 1)
+            if phrase is not None and not any(_object_at(toks, k, extra) for k in range(phrase[0], phrase[1])):
+                noun = words[phrase[1] - 1]
+                if noun not in SCENE_NOUNS and noun not in CLOTHING:
+                    subject = " ".join(singularize(w) if k == phrase[1] - 1 else w for k, w in enumerate(words[phrase[0]:phrase[1]], phrase[0]) if w not in FILLERS and w not in COLOURS and w not in ADJECTIVES)
+                    subject = subject or singularize(noun)
+                    absent = word == "no" or verbal_neg >= 0
+                    n = number_value(word)
+                    kind2: ClaimKind = "absence" if absent else "count" if n is not None and n > 1 else "presence"
+                    exp: object = False if absent else n if kind2 == "count" else True
+                    add(kind2, i, phrase[1], subject, exp, known=False)
+                    list_neg = absent
+                    i = phrase[1]
+                    continue
+        if list_neg and word in ("or", "nor") and i + 1 < len(words):
+            phrase = _noun_phrase(words, i + 1)
+            if phrase is not None and not any(_object_at(toks, k, extra) for k in range(phrase[0], phrase[1])):
+                add("absence", phrase[0], phrase[1], singularize(words[phrase[1] - 1]), False, known=False)
+                i = phrase[1]
+                continue
+        i += 1
+    out.extend(_predicates(toks, words, index, refs, current, hedged, answer))
+    return out
+
+
+def _qualifier(words: list[str], i: int, size: int, cue: int) -> str | None:
+    """Words that narrow the set a count is about ("two men", "two people standing in front")."""
+    noun = words[i + size - 1]
+    if noun in PERSON_WORDS or singularize(noun) in PERSON_WORDS:
+        if noun not in ("people", "persons", "person") and PERSON_WORDS.get(noun, PERSON_WORDS.get(singularize(noun))) is not None:
+            return noun
+    before = words[max(0, cue) : i] if cue >= 0 else []
+    for w in before:
+        if w in COLOURS or w in ADJECTIVES or w in ("standing", "sitting", "parked"):
+            return w
+    tail = words[i + size : i + size + 4]
+    k = 0
+    while k < len(tail) and tail[k] in COPULAS:
+        k += 1
+    rest = tail[k:]
+    if not rest:
+        return None
+    first = rest[0]
+    if first in ("in", "on", "at") and len(rest) > 1 and rest[1] in ("the", "this") and len(rest) > 2 and rest[2] in IMAGE_NOUNS:
+        return None
+    if first in ACTIONS or first in ("wearing", "holding", "near", "behind", "beside", "under", "next", "in", "on", "with", "of", "who", "that"):
+        if first == "in" and len(rest) > 1 and rest[1] in ("total", "all", "view"):
+            return None
+        if first == "of" and len(rest) > 1 and rest[1] not in ("them", "whom"):
+            return None
+        return " ".join(rest[:2])
     return None
 
 
-def extract_claims(answer: str, vocabulary: list[str] | None = None) -> list[Claim]:
-    """Every checkable claim in ``answer``, in reading order."""
-    vocab = _vocabulary(vocabulary)
-    claims: list[Claim] = []
-    for index, sentence in enumerate(split_sentences(answer)):
-        if sentence.rstrip().endswith("?"):
-            continue  # a question back to the user claims nothing
-        text_claims, rest = _text_claims(sentence, index)
-        claims.extend(text_claims)
-        tokens = _tokens(rest)
-        seen: set[tuple[str, str]] = set()
-        i = 0
-        while i < len(tokens):
-            found = _match_object(tokens, i, vocab)
-            if found is None:
-                i += 1
+def _position(words: list[str], end: int) -> tuple[int, int, str] | None:
+    """A position phrase near the object ("on the left", "at the top right"), as token indices."""
+    window = words[end : end + 8]
+    for k, word in enumerate(window):
+        if word in {".", ";", "!", "?", "but", "and", ","}:
+            break
+        if word in POSITIONS and k >= 1:
+            cues = [c for c in range(max(0, k - 3), k) if window[c] in POSITION_CUES]
+            if not cues:
                 continue
-            subject, size = found
-            # "orange bus", "remote control": a class word used as a modifier
-            nxt = _match_object(tokens, i + size, vocab)
-            if size == 1 and nxt is not None and tokens[i] in COLOURS | {"remote", "apple", "tv"}:
-                i += 1
-                continue
-            phrase_tokens = tokens[i : i + size]
-            value, kind, cue = _quantity(tokens, i)
-            negated = _negated(tokens, i) or value == 0
-            span_start = cue if cue >= 0 else i
-            words = " ".join(tokens[span_start : i + size])
-            if negated:
-                claim = Claim("absence", words, subject, False, index)
-            elif kind == "count":
-                claim = Claim("count", words, subject, value, index)
+            after = window[k + 1 : k + 4]
+            if "of" in after[:2] and not any(w in IMAGE_NOUNS for w in window[k + 1 : k + 6]):
+                return None  # "to the left of the bus": a relation between objects
+            last = k
+            value = POSITIONS[word]
+            if k + 1 < len(window) and window[k + 1] in POSITIONS and window[k + 1] != word:
+                value = f"{value}-{POSITIONS[window[k + 1]]}"
+                last = k + 1
+            return end + cues[0], end + last + 1, value
+    return None
+
+
+def _predicates(
+    toks: list[_Tok], words: list[str], index: int, refs: list[tuple[int, ImageRef]],
+    current: ImageRef | None, hedged: bool, answer: str,
+) -> list[Claim]:
+    """An unverified claim for every predicate no tool measures, attached to the nearest object."""
+    out: list[Claim] = []
+    extra: dict[str, str] = {}
+    objects = [(k, o[0]) for k in range(len(words)) if (o := _object_at(toks, k, extra)) is not None]
+
+    def nearest(k: int) -> str:
+        if not objects:
+            return ""
+        return min(objects, key=lambda o: (abs(o[0] - k), o[0] > k))[1]
+
+    def add(a: int, b: int, category: str, value: str) -> None:
+        start, end = toks[a].start, toks[b - 1].end
+        out.append(Claim("attribute", answer[start:end], nearest(a), value, index, {"attribute": category},
+                         start, end, category, _ref_for(a, refs, current), hedged))
+
+    k = 0
+    while k < len(words):
+        word = words[k]
+        prev = words[k - 1] if k > 0 else ""
+        nxt = words[k + 1] if k + 1 < len(words) else ""
+        relation = next((p for p, _ in RELATIONS if tuple(words[k : k + len(p)]) == p), None)
+        if relation and not (relation[0] in ("left", "right") and prev in ("the",)):
+            # "on the left of the image" is a position in the frame, not a relation
+            span_words = len(relation)
+            target = words[k + span_words : k + span_words + 3]
+            if not any(w in IMAGE_NOUNS for w in target) and not (relation[0] == "near" and nxt in ("the",) and len(target) > 1 and target[1] in POSITIONS):
+                add(k, k + span_words, "relation", " ".join(relation))
+            k += span_words
+            continue
+        if word == "on" and nxt in ("a", "an", "the", "its", "their", "his", "her") and k + 2 < len(words):
+            target = words[k + 2]
+            if target not in POSITIONS and target not in IMAGE_NOUNS and target not in META_NOUNS and number_value(target) is None and not target[0].isdigit() and objects and objects[0][0] < k:
+                add(k, k + 1, "relation", "on")
+        if word in COLOURS and not (word == "orange" and not (nxt.isalpha() and nxt not in FUNCTION)):
+            if not (word == "dark" and nxt in ("suit",)) or True:
+                add(k, k + 1, "colour", word)
+        elif word in ACTIONS and word not in ("looking",) and not (word == "looks"):
+            if word in ("stand", "sit", "run", "walk", "sleep") and prev in ("a", "the", "bus", "music", "tv"):
+                pass
             else:
-                claim = Claim("presence", words, subject, True, index)
-            key = (claim.kind, subject)
-            if key not in seen:
-                seen.add(key)
-                claims.append(claim)
-            if not negated:
-                for k in range(max(0, i - 3), i):
-                    if tokens[k] in COLOURS and k >= span_start:
-                        claims.append(Claim("attribute", f"{tokens[k]} {' '.join(phrase_tokens)}", subject, tokens[k], index, {"attribute": "colour"}))
-                where = _position(tokens, i, i + size)
-                if where:
-                    claims.append(Claim("position", f"{' '.join(phrase_tokens)} … {where}", subject, where, index))
-            i += size
-    return claims
+                add(k, k + 1, "action", word)
+        elif word in EMOTIONS:
+            add(k, k + 1, "emotion", word)
+        elif word in SCENE_WORDS and not (prev in ("the",) and nxt in ("of",)):
+            if prev in ("at", "in", "by", "during") and k > 0:
+                add(k - 1, k + 1, "scene", word)
+            else:
+                add(k, k + 1, "scene", word)
+        elif word in ("in", "at", "on", "inside", "outside") and nxt in ("a", "an", "the") and k + 2 < len(words):
+            j = k + 2
+            while j < len(words) and (words[j] in ADJECTIVES or words[j] in COLOURS or words[j] in ("busy", "city", "crowded")):
+                j += 1
+            head_end = j + 1 if j + 1 < len(words) and words[j + 1] in SCENE_NOUNS else j
+            if j < len(words) and (words[j] in SCENE_NOUNS or (head_end > j and words[head_end] in SCENE_NOUNS)) and words[j] not in ("night",):
+                end = min(head_end + 1, len(words))
+                add(k, end, "scene", " ".join(words[k + 2 : end]))
+                k = end
+                continue
+        elif word == "in" and nxt in CLOTHING:
+            add(k + 1, k + 2, "clothing", nxt)
+            k += 2
+            continue
+        elif word in CLOTHING and prev in ("a", "an", "the", "his", "her", "their", "black", "dark", "white") and not any(o[0] == k for o in objects):
+            add(k, k + 1, "clothing", word)
+        elif word in ADJECTIVES and k + 1 < len(words) and any(o[0] == k + 1 for o in objects):
+            add(k, k + 1, "attribute", word)
+        elif word in ADJECTIVES and prev in COPULAS and objects and objects[0][0] < k:
+            add(k, k + 1, "attribute", word)
+        k += 1
+    return out

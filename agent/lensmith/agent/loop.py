@@ -378,7 +378,7 @@ class Agent:
         def on_progress(event: Progress) -> None:
             turn.emit(ModelLoading(source=event.source, message=event.message, fraction=event.fraction, **turn.ids()))
 
-        earlier_calls = [c for t in session.turns() for c in t.calls]
+        earlier_turns = [t.calls for t in session.turns()]
         # with memory off, so are the tools that read and write it
         tools = [t for t in self.registry.tools() if memory is not None or not is_memory_tool(t)]
         with use_store(session.store), _use_memory(memory, session.id, self.origin), progress_to(on_progress):
@@ -395,7 +395,7 @@ class Agent:
                 answer = await _invoke(graph, {"messages": [message]}, config, turn)
                 trace.drafts.append(answer)
                 turn.emit(AnswerDrafted(text=answer, revision=0, **turn.ids()))
-                verdicts = _check(answer, earlier_calls + trace.calls)
+                verdicts = _check(answer, trace, earlier_turns)
                 revised = False
                 request = _revision_request(verdicts)
                 if request:
@@ -405,7 +405,7 @@ class Agent:
                     )
                     trace.drafts.append(answer)
                     turn.emit(AnswerDrafted(text=answer, revision=1, **turn.ids()))
-                    verdicts = _check(answer, earlier_calls + trace.calls)
+                    verdicts = _check(answer, trace, earlier_turns)
                     revised = True
         trace.answer = answer
         trace.verdicts = verdicts
@@ -549,12 +549,15 @@ async def _close_dangling_calls(graph: Any, config: dict[str, Any]) -> None:
         await graph.aupdate_state(config, {"messages": missing}, as_node="tools")
 
 
-def _check(answer: str, calls: list[ToolCallRecord]) -> list[Verdict]:
+def _check(answer: str, trace: TurnTrace, earlier: list[list[ToolCallRecord]]) -> list[Verdict]:
+    """Hold the answer against this turn's evidence (a follow-up with no tool call of its
+    own: the latest turn that measured), about the images this turn attached."""
     try:
-        from lensmith.agent.grounding import check_answer
+        from lensmith.agent.grounding import check_answer, turn_evidence
     except ImportError:
         return []
-    return check_answer(answer, calls)
+    calls = turn_evidence(trace.calls, earlier)
+    return check_answer(answer, calls, images=trace.images or None)
 
 
 def _revision_request(verdicts: list[Verdict]) -> str | None:

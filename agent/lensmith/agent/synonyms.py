@@ -19,6 +19,7 @@ from functools import lru_cache
 from lensmith.runtime.vocab import (
     COCO_CLASSES as COCO_CLASSES,  # re-exported: the 80 classes in category-id order
 )
+from lensmith.runtime.vocab import singularize as singularize  # the one singulariser
 
 CHAIR_SYNONYMS_TXT = """\
 person, girl, boy, man, woman, kid, child, chef, baker, people, adult, rider, children, baby, worker, passenger, sister, biker, policeman, cop, officer, lady, cowboy, bride, groom, male, female, guy, traveler, mother, father, gentleman, pitcher, player, skier, snowboarder, skater, skateboarder, person, woman, guy, foreigner, child, gentleman, caller, offender, coworker, trespasser, patient, politician, soldier, grandchild, serviceman, walker, drinker, doctor, bicyclist, thief, buyer, teenager, student, camper, driver, solider, hunter, shopper, villager
@@ -143,32 +144,6 @@ def double_word_map() -> dict[str, str]:
     out["toilet seat"] = "toilet"
     out["wine glas"] = "wine glass"
     return out
-
-
-_IRREGULAR = {
-    "people": "person", "persons": "person", "men": "man", "women": "woman", "children": "child",
-    "mice": "mouse", "geese": "goose", "oxen": "ox", "feet": "foot", "teeth": "tooth",
-    "knives": "knife", "calves": "calf", "wolves": "wolf", "shelves": "shelf", "leaves": "leaf",
-    "halves": "half", "buses": "bus", "busses": "bus", "ladies": "lady", "policemen": "policeman",
-    "gentlemen": "gentleman", "servicemen": "serviceman", "sheep": "sheep", "cattle": "cattle",
-    "skis": "skis", "scissors": "scissors", "series": "series", "species": "species",
-    "grandchildren": "grandchild", "pizzas": "pizza", "tomatoes": "tomato", "potatoes": "potato",
-}  # fmt: skip
-_KEEP_ENDINGS = ("ss", "us", "is", "ous", "'s")
-
-
-def singularize(word: str) -> str:
-    """A small English singulariser, enough for COCO nouns ("benches" → "bench")."""
-    w = word.lower()
-    if w in _IRREGULAR:
-        return _IRREGULAR[w]
-    if len(w) <= 3 or w.endswith(_KEEP_ENDINGS) or not w.endswith("s"):
-        return w
-    if w.endswith("ies") and len(w) > 4:
-        return w[:-3] + "y"
-    if w.endswith(("sses", "ches", "shes", "xes", "zzes")):
-        return w[:-2]
-    return w[:-1]
 
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'][a-z0-9]+)*")

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from lensmith.runtime.artifacts import Artifact, parse_artifact
+from lensmith.runtime.artifacts import Artifact, MethodKind, parse_artifact
 
 ClaimKind = Literal["presence", "absence", "count", "text", "attribute", "position"]
 VerdictStatus = Literal["supported", "contradicted", "unverified"]
@@ -46,6 +46,17 @@ class Verdict(BaseModel):
     observed: Any = None  # what the evidence says
     evidence: list[str] = Field(default_factory=list)  # call_ids of supporting/contradicting calls
     reason: str = ""
+    # what the claim is about: object, search, text, position, colour, action, relation,
+    # gender, age, role, emotion, scene, clothing, attribute
+    category: str = "object"
+    tool: str | None = None  # the tool(s) behind the evidence ("detect")
+    method: str | None = None  # the model or method that produced it
+    method_kind: MethodKind | None = None  # model, fallback or measurement
+    strength: float | None = None  # the score the verdict rests on (weakest box of a count)
+    confidence: Literal["high", "low"] | None = None  # for supported verdicts: how strong that is
+    hedged: bool = False  # the answer itself said "might", "probably", …
+    start: int | None = None  # the claim's character span in the answer
+    end: int | None = None
 
 
 class Recalled(BaseModel):

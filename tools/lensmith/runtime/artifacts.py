@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 MethodKind = Literal["model", "fallback", "measurement"]
+# below this a detection or a read is shown as low confidence, to the planner and the user
+LOW_CONFIDENCE = 0.5
 
 
 class Artifact(BaseModel):
@@ -36,10 +38,29 @@ class Detection(BaseModel):
 class DetectArtifact(Artifact):
     kind: Literal["detect"] = "detect"
     detections: list[Detection] = Field(default_factory=list)
-    queried: list[str] = Field(default_factory=list)  # detector vocabulary asked for ([] = all)
+    # which classes the run looked for: every class it knows (all_classes), or exactly
+    # ``queried`` — which is empty when every word asked for was undetectable and the
+    # detector did not run at all
+    all_classes: bool = False
+    queried: list[str] = Field(default_factory=list)  # detector classes asked for
     not_detectable: list[str] = Field(default_factory=list)  # asked, but not in the vocabulary
     min_score: float = 0.25
     vocabulary_size: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _older_records(cls, data: object) -> object:
+        # records written before ``all_classes`` existed used queried=[] for "all classes";
+        # with an undetectable word asked for, it meant "nothing was searched"
+        if isinstance(data, dict) and "all_classes" not in data:
+            data = {**data, "all_classes": not data.get("queried") and not data.get("not_detectable")}
+        return data
+
+    def looked_for(self, label: str) -> bool:
+        """Did this run search for ``label`` (a class name of its vocabulary)?"""
+        if label in self.not_detectable:
+            return False
+        return self.all_classes or label in self.queried
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -60,6 +81,12 @@ class OcrArtifact(Artifact):
     lines: list[str] = Field(default_factory=list)  # reading order
     full_text: str = ""
     languages: list[str] = Field(default_factory=lambda: ["en"])
+    line_scores: list[float] = Field(default_factory=list)  # lowest span confidence per line
+
+    @property
+    def confidence(self) -> float | None:
+        """Mean span confidence, None when nothing was read."""
+        return sum(s.score for s in self.spans) / len(self.spans) if self.spans else None
 
 
 class Mask(BaseModel):

@@ -202,15 +202,19 @@ class DetectTool(LensmithTool):
         if classes is None or wanted:
             raw = detector.predict(bgr_array(store, meta.id), conf=min_score, classes=wanted or None)
         note = None
+        searched = set(mapped.values())
         if missing:
+            asked = missing
             extra, missing, note = _open_vocab_detect(self, bgr_array(store, meta.id), missing, min_score)
             raw += extra
+            searched |= {w for w in asked if w not in missing}  # the open-vocabulary detector looked for these
         raw.sort(key=lambda d: -d[2])
         detections = [Detection(label=lab, score=round(s, 3), box=meta.to_original(b)) for b, lab, s in raw]
         model_name = Path(detector.path).name
         artifact = DetectArtifact(
             tool=self.name, image=meta.id, method="yolo", model=model_name, note=note,
-            detections=detections, queried=sorted(set(mapped.values())), not_detectable=missing,
+            detections=detections, all_classes=classes is None, queried=sorted(searched),
+            not_detectable=missing,
             min_score=min_score, vocabulary_size=len(vocab),
         )
         if raw:
@@ -238,7 +242,7 @@ def _content(art: DetectArtifact, model_name: str) -> str:
     for label in art.queried:
         if label not in counts:
             parts.append(f"0 × {label} (none found at min score {art.min_score:g})")
-    if not parts and not art.not_detectable:
+    if not parts and (art.all_classes or art.queried):
         parts.append(f"nothing detected at min score {art.min_score:g}")
     text = ", ".join(parts)
     if art.images:
@@ -249,6 +253,8 @@ def _content(art: DetectArtifact, model_name: str) -> str:
             f"NOT DETECTABLE: {names} — not in {model_name}'s vocabulary (COCO's {art.vocabulary_size} "
             "classes) and no open-vocabulary detector is available; whether it is present is unknown."
         )
+        if not art.all_classes and not art.queried:
+            line += " The detector did not run: nothing else was searched for."
         text = f"{text}\n{line}" if text else line
     return text
 
