@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from lensmith.agent.trace import Verdict
+from lensmith.evals.chair import chair_caption, chair_recall, chair_scores
+from lensmith.evals.chair_words import caption_objects, published_singularize
 from lensmith.evals.metrics import (
     answer_matches,
-    chair_caption,
-    chair_recall,
-    chair_scores,
     check_constraint,
     grounded_share,
     pope_parse,
@@ -80,6 +79,59 @@ def test_chair_counts_repeated_mentions_like_the_original():
     c = chair_caption("A dog and another dog near a man.", {"person"})
     assert c.words == ["dog", "dog", "man"]
     assert chair_scores([c])["chair_i"] == pytest.approx(2 / 3)
+
+
+# The published chair.py singularises with pattern.en 2.6, whose rules give these (bus → bu).
+@pytest.mark.parametrize(
+    ("word", "singular"),
+    [("bus", "bu"), ("buses", "bus"), ("glass", "glas"), ("glasses", "glass"), ("ties", "ty"), ("tie", "tie"),
+     ("canoes", "cano"), ("taxis", "taxi"), ("mice", "mouse"), ("slice", "slouse"), ("doggies", "doggie"),
+     ("knives", "knife"), ("women", "woman"), ("people", "person"), ("skis", "ski"), ("scissors", "scissors"),
+     ("benches", "bench"), ("puppies", "puppy"), ("calves", "calf"), ("dogs", "dog"), ("sheep", "sheep")],
+)  # fmt: skip
+def test_published_singulariser_keeps_its_quirks(word, singular):
+    assert published_singularize(word) == singular
+
+
+# Three captions computed by hand under both word handlings:
+#   A "A bus parked near two buses and a man with ties."   truth {bus, person}
+#     lensmith:  bus, bus, man, tie → bus, bus, person, tie   (tie hallucinated)
+#     published: "bus"→"bu", "ties"→"ty" drop out → buses(bus), man(person), nothing hallucinated
+#   B "Three taxis and a canoe by the train tracks, with a glass of wine and a wine glass."   truth {boat}
+#     lensmith:  taxis stays "taxis" (no car); canoe → boat; "train track" names nothing; "glass" alone is
+#                no class; wine glass → boat, wine glass (wine glass hallucinated)
+#     published: taxis → taxi → car; canoe → boat; "wine glas" → wine glass → car, boat, wine glass (2 hallucinated)
+#   C "Two canoes on the lake."   truth {boat}
+#     lensmith:  canoes → canoe → boat;  published: "canoes" → "cano": no mention
+CAPTIONS = [
+    ("A bus parked near two buses and a man with ties.", {"bus", "person"}),
+    ("Three taxis and a canoe by the train tracks, with a glass of wine and a wine glass.", {"boat"}),
+    ("Two canoes on the lake.", {"boat"}),
+]
+
+
+def test_chair_lensmith_words_by_hand():
+    caps = [chair_caption(c, t, "lensmith") for c, t in CAPTIONS]
+    assert [c.objects for c in caps] == [["bus", "bus", "person", "tie"], ["boat", "wine glass"], ["boat"]]
+    assert [c.hallucinated for c in caps] == [[("tie", "tie")], [("wine glass", "wine glass")], []]
+    scores = chair_scores(caps)
+    assert scores["chair_i"] == pytest.approx(2 / 7) and scores["chair_s"] == pytest.approx(2 / 3)
+
+
+def test_chair_published_words_by_hand():
+    caps = [chair_caption(c, t, "published") for c, t in CAPTIONS]
+    assert [c.words for c in caps] == [["bus", "man"], ["taxi", "canoe", "wine glass"], []]
+    assert [c.objects for c in caps] == [["bus", "person"], ["car", "boat", "wine glass"], []]
+    scores = chair_scores(caps)
+    assert scores["chair_i"] == pytest.approx(2 / 5) and scores["chair_s"] == pytest.approx(1 / 3)
+
+
+def test_chair_rules_shared_by_both_word_handlings():
+    for words in ("lensmith", "published"):
+        assert caption_objects("A toilet seat next to a baby bird.", words)[1] == ["toilet", "bird"]
+        assert caption_objects("The dog's toy on a dining table.", words)[1] == ["dog", "dining table"]
+    with pytest.raises(ValueError):
+        caption_objects("a dog", "nltk")  # type: ignore[arg-type]
 
 
 def test_tool_f1_by_hand():

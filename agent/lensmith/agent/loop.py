@@ -419,7 +419,7 @@ class Agent:
     ) -> HumanMessage:
         blocks: list[dict[str, Any]] = [{"type": "text", "text": question}]
         if stored:
-            blocks.append({"type": "text", "text": describe_images(stored)})
+            blocks.append({"type": "text", "text": describe_images(stored, names=self.settings.planner.show_file_names)})
         if recalled:
             blocks.append({"type": "text", "text": describe_memory(recalled)})
         if send_pixels:

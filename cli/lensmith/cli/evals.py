@@ -46,9 +46,10 @@ def _run_dir(suite: str, planner: str, out: Path | None, resume: bool) -> Path:
 
 def _agent(planner: str | None, url: str | None, model: str | None) -> Any:
     from lensmith.agent.loop import Agent
+    from lensmith.evals.runner import eval_settings
 
-    settings = build_settings(planner, url, model)
-    settings.memory.enabled = False  # evals must not read or fill the user's memory
+    # no memory, and no file names in the prompt ("clock.png" would give the answer away)
+    settings = eval_settings(build_settings(planner, url, model))
     return Agent(settings=settings, memory=False)
 
 
@@ -101,18 +102,28 @@ def _run(suite: str, dataset: Any, planner: str | None, limit: int | None, subse
 def _print_metrics(metrics: dict, headline: list[str]) -> None:
     from rich.table import Table
 
-    table = Table("metric", "value")
+    from lensmith.evals.report import is_interval
+    from lensmith.evals.stats import fmt
+
+    table = Table("metric", "value [95% interval]", "n")
     for key, value in metrics.items():
-        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-        table.add_row(f"[bold]{key}[/]" if key in headline else key, shown)
+        if is_interval(value):
+            shown, n = fmt(value), str(value["n"])
+        elif isinstance(value, dict):
+            continue  # per-class and breakdown tables: in report.md
+        else:
+            shown, n = (f"{value:.3f}" if isinstance(value, float) else str(value)), ""
+        table.add_row(f"[bold]{key}[/]" if key in headline else key, shown, n)
     console.print(table)
 
 
-def _shipped(n_scenes: int, seed: int) -> list:
+def _shipped(n_scenes: int, seed: int, *, genre: str | None = None) -> list:
+    """The shipped photos (of one genre, when given) and ``n_scenes`` generated scenes."""
     from lensmith.evals.sources import shipped_items
     from lensmith.runtime import paths
 
-    return shipped_items(paths.evals_dir() / "data", n_scenes=n_scenes, seed=seed)
+    items = shipped_items(paths.evals_dir() / "data", n_scenes=n_scenes, seed=seed)
+    return [i for i in items if genre is None or i.source != "photo" or i.genre == genre]
 
 
 @eval_app.command("pope")
@@ -120,20 +131,28 @@ def pope(
     planner: str | None = PlannerOpt, limit: int | None = LimitOpt, subset: list[str] | None = SubsetOpt,
     out: Path | None = OutOpt, resume: bool = ResumeOpt, jobs: int | None = JobsOpt,
     scenes: int | None = ScenesOpt, seed: int = SeedOpt,
-    per_image: int = typer.Option(2, "--per-image", help="Present (and as many absent) objects probed per image."),
+    per_image: int = typer.Option(3, "--per-image", help="Present (and as many absent) objects probed per image (POPE: 3)."),
+    setting: list[str] | None = typer.Option(None, "--setting", help="Sampling setting(s): random, popular, adversarial, detector-confusion (default: all)."),
     pope_file: list[Path] | None = typer.Option(None, "--pope-file", help="Published POPE question file(s) instead of the shipped set."),
     coco_images: Path | None = typer.Option(None, "--coco-images", help="COCO val2014 image folder (or $LENSMITH_COCO_IMAGES)."),
     planner_url: str | None = UrlOpt, planner_model: str | None = ModelOpt,
 ) -> None:  # fmt: skip
-    """POPE: 'Is there a <object> in the image?' with random, popular and adversarial negatives."""
+    """POPE: 'Is there a <object> in the image?' with random, popular, adversarial and
+    detector-confusion negatives. The shipped set is a smoke test (a few hand-labelled
+    photos, scenes reported apart); the benchmark is --pope-file with COCO images."""
+    from lensmith.evals.pope import ALL_SETTINGS, pope_dataset, pope_dataset_from_files
     from lensmith.evals.sources import DataMissing
-    from lensmith.evals.suites import pope_dataset, pope_dataset_from_files
 
+    unknown = [s for s in setting or [] if s not in ALL_SETTINGS]
+    if unknown:
+        fail(f"unknown --setting {', '.join(unknown)}: choose from {', '.join(ALL_SETTINGS)}")
+        return
     try:
         if pope_file:
             dataset = pope_dataset_from_files(pope_file, coco_images)
         else:
-            dataset = pope_dataset(_shipped(30 if scenes is None else scenes, seed), per_image=per_image, seed=seed)
+            items = _shipped(12 if scenes is None else scenes, seed)
+            dataset = pope_dataset(items, per_image=per_image, seed=seed, settings=tuple(setting or ALL_SETTINGS))
     except DataMissing as exc:
         fail(str(exc))
         return
@@ -147,22 +166,29 @@ def chair(
     scenes: int | None = ScenesOpt, seed: int = SeedOpt,
     coco_annotations: Path | None = typer.Option(None, "--coco-annotations", help="Folder with instances_val2014.json and captions_val2014.json (or $LENSMITH_COCO_ANNOTATIONS)."),
     coco_images: Path | None = typer.Option(None, "--coco-images", help="COCO val2014 image folder (or $LENSMITH_COCO_IMAGES)."),
-    coco_limit: int = typer.Option(500, "--coco-limit", help="COCO images to caption when --coco-annotations is given."),
+    coco_limit: int = typer.Option(500, "--coco-limit", help="COCO images to caption (a random sample, seeded by --seed) when --coco-annotations is given."),
+    chair_words: str = typer.Option("lensmith", "--chair-words", help="Word handling: lensmith (English singulariser) or published (the published chair.py's, quirks included: 'bus' → 'bu'), to compare with papers."),
     planner_url: str | None = UrlOpt, planner_model: str | None = ModelOpt,
 ) -> None:  # fmt: skip
-    """CHAIR: describe each image; CHAIR-i / CHAIR-s count the objects named that are not there."""
+    """CHAIR: describe each image; CHAIR-i / CHAIR-s count the objects named that are not there.
+    The shipped set is a smoke test; the benchmark is COCO val2014 (--coco-annotations)."""
+    from lensmith.evals.chair import chair_dataset
+    from lensmith.evals.chair_words import WORD_MODES
     from lensmith.evals.sources import DataMissing, load_coco_truth
-    from lensmith.evals.suites import chair_dataset
 
+    if chair_words not in WORD_MODES:
+        fail(f"unknown --chair-words {chair_words!r}: choose lensmith or published")
+        return
     try:
         if coco_annotations or coco_images:
-            items = load_coco_truth(coco_annotations, coco_images, limit=coco_limit)
+            items = load_coco_truth(coco_annotations, coco_images, limit=coco_limit, seed=seed, words=chair_words)
         else:
-            items = _shipped(24 if scenes is None else scenes, seed)
+            items = _shipped(12 if scenes is None else scenes, seed, genre="photo")
     except DataMissing as exc:
         fail(str(exc))
         return
-    _run("chair", chair_dataset(items), planner, limit, subset, out, resume, jobs, planner_url, planner_model)
+    dataset = chair_dataset(items, words=chair_words)  # type: ignore[arg-type]
+    _run("chair", dataset, planner, limit, subset, out, resume, jobs, planner_url, planner_model)
 
 
 @eval_app.command("tools")
@@ -180,24 +206,56 @@ def tools(
 
 
 @eval_app.command("compare")
-def compare_runs(run_a: Path = typer.Argument(..., help="Run folder A"), run_b: Path = typer.Argument(..., help="Run folder B")) -> None:
-    """Two runs' metrics side by side."""
+def compare_runs(
+    run_a: Path = typer.Argument(..., help="Run folder A"), run_b: Path = typer.Argument(..., help="Run folder B"),
+    as_json: bool = typer.Option(False, "--json", help="Print the comparison as JSON."),
+) -> None:  # fmt: skip
+    """Is B better than A, or within noise? Per group, the per-case outcomes both runs share
+    (POPE correct, CHAIR clean caption, tool answer correct) with the paired bootstrap
+    interval of B − A and McNemar's exact p; then every metric side by side."""
+    import json
+
     from rich.table import Table
 
-    from lensmith.evals.report import compare
+    from lensmith.evals.report import compare, compare_cases, is_interval
+    from lensmith.evals.stats import fmt
 
     try:
         rows, meta_a, meta_b = compare(run_a, run_b)
+        paired = compare_cases(run_a, run_b)
     except FileNotFoundError as exc:
         fail(str(exc))
         return
-    table = Table("metric", f"A: {meta_a.get('planner', run_a.name)}", f"B: {meta_b.get('planner', run_b.name)}", "B − A")
+    if as_json:
+        console.print_json(json.dumps({"a": str(run_a), "b": str(run_b), "paired": paired,
+                                       "metrics": [{"metric": k, "a": a, "b": b} for k, a, b in rows]}, default=str))  # fmt: skip
+        return
+    console.print(f"A: {run_a} ({meta_a.get('suite', '?')}, {meta_a.get('cases', '?')} cases, {meta_a.get('planner', '?')})")
+    console.print(f"B: {run_b} ({meta_b.get('suite', '?')}, {meta_b.get('cases', '?')} cases, {meta_b.get('planner', '?')})")
+    if paired:  # one line each, so that narrow terminals show the verdict whole
+        for p in paired:
+            console.print(
+                f"[bold]{p['group']} · {p['outcome']}[/] ({p['n']} shared cases): [bold]{p['verdict']}[/] — "
+                f"A {fmt(p['a'])}, B {fmt(p['b'])}, B − A {fmt(p['b_minus_a'])} (paired bootstrap over images, 95%), "
+                f"McNemar exact p = {p['mcnemar']['p_value']:.3g}"
+            )
+    else:
+        console.print("no shared cases with a per-case outcome: only the metrics can be set side by side")
+
+    def shown(v: object) -> str:
+        if is_interval(v):
+            return fmt(v)  # type: ignore[arg-type]
+        return f"{v:.3f}" if isinstance(v, float) else ("–" if v is None else str(v))
+
+    def value(v: object) -> float | int | None:
+        v = v["value"] if is_interval(v) else v  # type: ignore[index]
+        return v if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    table = Table("metric", "A", "B", "B − A")
     for key, a, b in rows:
-        delta = f"{b - a:+.3f}" if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool) else ""
-        show = [f"{v:.3f}" if isinstance(v, float) else ("–" if v is None else str(v)) for v in (a, b)]
-        table.add_row(key, *show, delta)
-    console.print(f"A: {run_a} ({meta_a.get('suite', '?')}, {meta_a.get('cases', '?')} cases)")
-    console.print(f"B: {run_b} ({meta_b.get('suite', '?')}, {meta_b.get('cases', '?')} cases)")
+        va, vb = value(a), value(b)
+        delta = "" if va is None or vb is None else f"{vb - va:+d}" if isinstance(va, int) and isinstance(vb, int) else f"{vb - va:+.3f}"
+        table.add_row(key, shown(a), shown(b), delta)
     console.print(table)
 
 

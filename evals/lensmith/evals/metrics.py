@@ -1,12 +1,11 @@
-"""The metrics, each exactly as its benchmark defines it.
+"""POPE's and the tool-use eval's per-case metrics (CHAIR's are in :mod:`lensmith.evals.chair`).
 
 - POPE (Li et al., 2023, "Evaluating Object Hallucination in Large Vision-Language
   Models"; reference code RUCAIBox/POPE ``evaluate.py``): a free answer becomes
   "no" when its first sentence, commas removed and split on spaces, contains the
   word ``No``, ``not`` or ``no``; otherwise "yes". "yes" is the positive class;
   accuracy, precision, recall, F1 and the yes-ratio follow.
-- CHAIR (Rohrbach et al., 2018): CHAIR-i = hallucinated object mentions / all object
-  mentions; CHAIR-s = captions with at least one hallucinated object / all captions.
+  (Checked against evaluate.py on the same answers: identical to the last digit.)
 - Tool use (the quantities GTA and m&m's report): tool-selection accuracy, tool F1,
   argument accuracy, answer accuracy, and the share of answer claims the grounding
   checker marks supported.
@@ -19,7 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from lensmith.agent.synonyms import caption_objects
+
+def normalise_label(term: str) -> str:
+    """COCO class when the term names one ("cats" → cat), else its singular lower-case phrase."""
+    from lensmith.runtime.vocab import normalise, singular, to_class
+
+    return to_class(term) or singular(normalise(term))
 
 
 # ---- POPE ---------------------------------------------------------------------
@@ -71,46 +75,6 @@ def pope_scores(predictions: Sequence[str], labels: Sequence[str]) -> PopeScores
     return PopeScores(accuracy, precision, recall, f1, yes_ratio, tp, fp, tn, fn, n)
 
 
-# ---- CHAIR --------------------------------------------------------------------
-@dataclass
-class ChairCaption:
-    words: list[str]  # COCO words as they appear (singular)
-    objects: list[str]  # their classes
-    hallucinated: list[tuple[str, str]]  # (word, class) not in the ground truth
-
-
-def chair_caption(caption: str, truth: Iterable[str]) -> ChairCaption:
-    words, nodes = caption_objects(caption)
-    gold = set(truth)
-    bad = [(w, n) for w, n in zip(words, nodes, strict=True) if n not in gold]
-    return ChairCaption(words, nodes, bad)
-
-
-def chair_scores(captions: Sequence[ChairCaption]) -> dict[str, float]:
-    """CHAIR-i and CHAIR-s over captions (and the recall of ground-truth objects is left out:
-    it needs the ground truth per caption; see :func:`chair_recall`)."""
-    mentions = sum(len(c.words) for c in captions)
-    wrong = sum(len(c.hallucinated) for c in captions)
-    bad_caps = sum(1 for c in captions if c.hallucinated)
-    return {
-        "chair_i": wrong / mentions if mentions else 0.0,
-        "chair_s": bad_caps / len(captions) if captions else 0.0,
-        "mentions": float(mentions),
-        "hallucinated_mentions": float(wrong),
-        "captions": float(len(captions)),
-    }
-
-
-def chair_recall(captions: Sequence[ChairCaption], truths: Sequence[Iterable[str]]) -> float:
-    """Share of ground-truth objects a caption mentions (as the standalone CHAIR script's 'Recall')."""
-    found = total = 0
-    for caption, truth in zip(captions, truths, strict=True):
-        gold = set(truth)
-        total += len(gold)
-        found += len(gold & set(caption.objects))
-    return found / total if total else 0.0
-
-
 # ---- tool use -----------------------------------------------------------------
 def tool_f1(expected: Iterable[str], called: Iterable[str], optional: Iterable[str] = ()) -> float:
     """F1 of the set of tools called against the set expected (m&m's tool F1); calls of
@@ -135,8 +99,6 @@ def check_constraint(constraint: dict[str, Any], calls: Sequence[dict[str, Any]]
     ``image`` (the call looked at the case's image: the value is ignored; the runner
     passes image ids in ``constraint['image_ids']``).
     """
-    from lensmith.agent.synonyms import normalise_label
-
     tool, arg, op, value = constraint["tool"], constraint.get("arg"), constraint["op"], constraint.get("value")
     if isinstance(arg, list):  # any of several arguments may carry it
         return any(check_constraint({**constraint, "arg": a}, calls) for a in arg)

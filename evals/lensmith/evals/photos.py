@@ -1,9 +1,11 @@
-"""The shipped real photos and their hand-written ground truth.
+"""The shipped real photos and their hand-made ground truth.
 
-The pixels come from packages that are installed anyway (scikit-image's sample
-data, the two photos inside the ultralytics wheel), so nothing is downloaded. The
-ground truth lives in ``evals/data/real_images.json``; the cut-out boxes used by the
-scene generator in ``evals/data/cutouts.json``.
+The pixels come from packages that are installed anyway (scikit-image's sample data,
+scikit-learn's and matplotlib's sample photos, the two photos inside the ultralytics
+wheel), so nothing is downloaded. The ground truth lives in
+``evals/data/real_images.json`` (with each photo's source, licence and who labelled
+it); the hand-drawn cut-out boxes used by the scene generator in
+``evals/data/cutouts.json``. No label or box comes from a detector.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image
@@ -20,20 +22,32 @@ from pydantic import BaseModel, Field
 DATA = Path(__file__).parent / "data"
 
 
+Split = Literal["probe", "calibration"]
+_WHERE = {
+    "skimage": "scikit-image sample data",
+    "ultralytics_asset": "ultralytics package assets",
+    "sklearn_sample": "scikit-learn sample images",
+    "matplotlib_sample": "matplotlib sample data",
+}
+
+
 class PhotoTruth(BaseModel):
     id: str
     source: dict[str, Any]
+    licence: str
     size: tuple[int, int]
+    split: Split  # probe: asked about; calibration: where the detector's confusions are measured
+    genre: str = "photo"
     objects: dict[str, int] = Field(default_factory=dict)  # COCO class → count, certainly visible
     maybe: list[str] = Field(default_factory=list)  # arguable: never probed, accepted in captions
     text: list[str] = Field(default_factory=list)
+    labelled_by: str  # who made the ground truth, and how (never a detector)
     notes: str = ""
 
     @property
     def provenance(self) -> str:
-        kind, name = self.source["kind"], self.source["name"]
-        where = "scikit-image sample data" if kind == "skimage" else "ultralytics package assets"
-        return f"{where}: {name}; ground truth hand-written in evals/data/real_images.json"
+        where = _WHERE.get(self.source["kind"], self.source["kind"])
+        return f"{where}: {self.source['name']} ({self.licence}); ground truth: {self.labelled_by}"
 
 
 class Cutout(BaseModel):
@@ -41,8 +55,7 @@ class Cutout(BaseModel):
     label: str
     image: str
     box: tuple[int, int, int, int]
-    method: str
-    score: float | None = None
+    method: Literal["hand"]  # boxes drawn by hand; a detector's box would make the scenes depend on it
     also: list[str] = Field(default_factory=list)
 
 
@@ -71,12 +84,29 @@ def photo_array(photo: PhotoTruth) -> np.ndarray:
         if array.ndim == 2:
             array = np.stack([array] * 3, axis=-1)
         return np.ascontiguousarray(array[..., :3].astype(np.uint8))
-    if source["kind"] == "ultralytics_asset":
-        import ultralytics
-
-        path = Path(ultralytics.__file__).parent / "assets" / source["name"]
-        return np.asarray(Image.open(path).convert("RGB"))
+    if source["kind"] in _PACKAGE_FILES:
+        return np.asarray(Image.open(_package_file(source)).convert("RGB"))
     raise ValueError(f"unknown photo source {source!r}")
+
+
+# files inside installed packages: (package, folder inside it)
+_PACKAGE_FILES = {
+    "ultralytics_asset": ("ultralytics", "assets"),
+    "sklearn_sample": ("sklearn", "datasets/images"),
+    "matplotlib_sample": ("matplotlib", "mpl-data/sample_data"),
+}
+
+
+def _package_file(source: dict[str, Any]) -> Path:
+    """The file inside its package, found without importing the package (importing
+    ultralytics or matplotlib is slow and changes global state)."""
+    import importlib.util
+
+    package, folder = _PACKAGE_FILES[source["kind"]]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"package {package} is not installed (it ships {source['name']}): pip install {package}")
+    return Path(next(iter(spec.submodule_search_locations))) / folder / source["name"]
 
 
 def photo_path(photo: PhotoTruth, cache: Path) -> Path:
@@ -85,6 +115,6 @@ def photo_path(photo: PhotoTruth, cache: Path) -> Path:
     out = cache / f"{photo.id}.png"
     if not out.exists():
         tmp = out.with_suffix(".tmp.png")
-        Image.fromarray(photo_array(photo)).save(tmp)
+        Image.fromarray(photo_array(photo)).save(tmp, compress_level=1)  # a cache: speed over size
         tmp.replace(out)
     return out

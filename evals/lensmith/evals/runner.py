@@ -44,6 +44,14 @@ def read_rows(run_dir: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def eval_settings(settings: Any) -> Any:
+    """Settings for an eval run: no memory (evals must not read or fill the user's) and no
+    file names in the prompt (a name like "clock.png" would give the answer away)."""
+    settings.memory.enabled = False
+    settings.planner.show_file_names = False
+    return settings
+
+
 def agent_asker(agent: Any, sessions_root: Path) -> Ask:
     """Run a case through an :class:`agent.loop.Agent`, each case in a new session."""
     from lensmith.agent.sessions import SessionManager
@@ -92,6 +100,7 @@ def run_dataset(
     meta_path.write_text(json.dumps(meta, indent=1))
     if on_start:
         on_start(len(cases), len(done))
+    clock = time.perf_counter()
     lock = threading.Lock()
 
     def one(case: Case) -> dict[str, Any]:
@@ -128,7 +137,8 @@ def run_dataset(
     rows = [r for r in read_rows(run_dir) if r["name"] in wanted]
     metrics = dataset.summarize(rows)
     meta["finished"] = time.strftime("%Y-%m-%d %H:%M:%S")
-    meta["wall_s"] = round(sum(r.get("duration_s", 0.0) for r in rows), 1)
+    meta["wall_s"] = round(meta.get("wall_s", 0.0) + time.perf_counter() - clock, 1)  # summed over resumed parts
+    meta["case_s"] = round(sum(r.get("duration_s", 0.0) for r in rows), 1)
     meta_path.write_text(json.dumps(meta, indent=1))
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
     from lensmith.evals.report import write_report

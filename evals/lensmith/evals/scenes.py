@@ -1,6 +1,6 @@
 """A seeded generator of composite scenes with exact ground truth.
 
-Real objects cut out of the shipped photos (boxes in ``evals/data/cutouts.json``)
+Real objects cut out of the shipped photos (boxes drawn by hand, in ``evals/data/cutouts.json``)
 are pasted at known places and scales onto varied backgrounds, with signs of
 rendered text and non-object distractor shapes. The same seed always gives the
 same scenes, pixel for pixel. Three difficulty levels vary the object size, the
@@ -66,7 +66,7 @@ class Scene(BaseModel):
         used = sorted({o.cutout for o in self.objects})
         return (
             f"lensmith composite scene (evals.scenes, seed {self.seed}, {self.difficulty}); "
-            f"cut-outs {', '.join(used) or 'none'} from evals/data/cutouts.json; background {self.background}"
+            f"hand-boxed cut-outs {', '.join(used) or 'none'} from evals/data/cutouts.json; background {self.background}"
         )
 
 

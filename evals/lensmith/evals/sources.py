@@ -31,6 +31,15 @@ class Item:
     difficulty: str = "real"
     inexact: list[str] = field(default_factory=list)  # classes whose count is not exact
     columns: dict[str, list[str]] = field(default_factory=dict)  # class → columns of its instances
+    labelled_by: str = ""  # who made the ground truth, and how
+    split: str = "probe"  # probe | calibration (photos where the detector's confusions are measured)
+    genre: str = "photo"
+
+
+SCENE_LABELS = (
+    "construction: each pasted object is a hand-boxed cut-out (evals/data/cutouts.json, method hand) "
+    "of a hand-labelled photo; other classes inside a cut-out's box become maybe"
+)
 
 
 def shipped_items(cache: Path, *, n_scenes: int = 12, seed: int = 0, photos_too: bool = True) -> list[Item]:
@@ -41,6 +50,7 @@ def shipped_items(cache: Path, *, n_scenes: int = 12, seed: int = 0, photos_too:
                 Item(
                     id=photo.id, path=str(photo_path(photo, cache / "photos")), objects=dict(photo.objects),
                     maybe=list(photo.maybe), text=list(photo.text), provenance=photo.provenance,
+                    labelled_by=photo.labelled_by, split=photo.split, genre=photo.genre,
                 )
             )  # fmt: skip
     for scene, path in write_scenes(n_scenes, cache / f"scenes-{seed}", seed=seed):
@@ -50,7 +60,7 @@ def shipped_items(cache: Path, *, n_scenes: int = 12, seed: int = 0, photos_too:
         items.append(
             Item(
                 id=scene.id, path=str(path), objects=scene.counts(), maybe=list(scene.maybe), text=list(scene.text),
-                provenance=scene.provenance, source="scene", difficulty=scene.difficulty,
+                provenance=scene.provenance, source="scene", difficulty=scene.difficulty, labelled_by=SCENE_LABELS,
                 inexact=list(scene.inexact), columns=columns,
             )
         )  # fmt: skip
@@ -94,10 +104,17 @@ def load_pope_questions(question_file: str | Path, images_dir: str | Path | None
     return rows
 
 
-def load_coco_truth(annotations_dir: str | Path | None, images_dir: str | Path | None, *, limit: int | None = None) -> list[Item]:
+def load_coco_truth(
+    annotations_dir: str | Path | None, images_dir: str | Path | None, *, limit: int | None = None,
+    seed: int = 0, words: str = "lensmith",
+) -> list[Item]:  # fmt: skip
     """COCO val2014 images with CHAIR's ground truth: the classes of the instance
-    annotations plus the COCO objects named in the five reference captions."""
-    from lensmith.agent.synonyms import caption_objects, inverse_synonyms
+    annotations plus the COCO objects named in the five reference captions (read with
+    the chosen CHAIR word handling). ``limit`` images are a seeded random sample of the
+    images present on disk (not the first ones by id, which would be a biased slice)."""
+    import random
+
+    from lensmith.evals.chair_words import caption_objects, inverse_synonyms
 
     value = annotations_dir or os.environ.get("LENSMITH_COCO_ANNOTATIONS")
     if not value:
@@ -122,18 +139,18 @@ def load_coco_truth(annotations_dir: str | Path | None, images_dir: str | Path |
         per[label] = per.get(label, 0) + 1
     mentioned: dict[int, set[str]] = {}
     for ann in json.loads(captions.read_text())["annotations"]:
-        mentioned.setdefault(ann["image_id"], set()).update(caption_objects(ann["caption"])[1])
+        mentioned.setdefault(ann["image_id"], set()).update(caption_objects(ann["caption"], words)[1])  # type: ignore[arg-type]
+    present = [i for i in sorted(inst["images"], key=lambda i: i["id"]) if (images / i["file_name"]).exists()]
+    if limit is not None and limit < len(present):
+        present = sorted(random.Random(f"coco:{seed}").sample(present, limit), key=lambda i: i["id"])
     items = []
-    for image in sorted(inst["images"], key=lambda i: i["id"]):
+    for image in present:
         path = images / image["file_name"]
-        if not path.exists():
-            continue
         found = objects.get(image["id"], {})
         extra = sorted(mentioned.get(image["id"], set()) - set(found))
         items.append(
             Item(id=f"coco-{image['id']}", path=str(path), objects=found, maybe=extra,
-                 provenance=f"COCO val2014 {image['file_name']}", source="coco", difficulty="coco")
+                 provenance=f"COCO val2014 {image['file_name']}", source="coco", difficulty="coco",
+                 labelled_by="COCO annotators: instance annotations plus objects named in the five reference captions")
         )  # fmt: skip
-        if limit is not None and len(items) >= limit:
-            break
     return items

@@ -1,222 +1,37 @@
-"""The three suites: POPE probing, CHAIR captioning, and tool use."""
+"""The tool-use suite; POPE and CHAIR live in :mod:`lensmith.evals.pope` and
+:mod:`lensmith.evals.chair` (re-exported here for older imports)."""
 
 from __future__ import annotations
 
 import json
-import random
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lensmith.agent.synonyms import COCO_CLASSES
 from lensmith.agent.trace import TurnTrace
+from lensmith.evals.chair import CHAIR_PROMPT as CHAIR_PROMPT
+from lensmith.evals.chair import chair_cases as chair_cases
+from lensmith.evals.chair import chair_dataset as chair_dataset
 from lensmith.evals.dataset import Case, Dataset, FunctionEvaluator
+from lensmith.evals.faithfulness import grounding_aggregate as _grounding_aggregate
+from lensmith.evals.faithfulness import grounding_scores as _grounding_scores
 from lensmith.evals.metrics import (
     answer_matches,
-    chair_caption,
-    chair_recall,
-    chair_scores,
     check_constraint,
-    grounded_share,
     mean,
-    pope_parse,
-    pope_scores,
     tool_f1,
     tool_selection_ok,
 )
-from lensmith.evals.sources import Item, load_pope_questions
+from lensmith.evals.pope import ALL_SETTINGS as ALL_SETTINGS
+from lensmith.evals.pope import POPE_SETTINGS as POPE_SETTINGS
+from lensmith.evals.pope import pope_cases as pope_cases
+from lensmith.evals.pope import pope_dataset as pope_dataset
+from lensmith.evals.pope import pope_dataset_from_files as pope_dataset_from_files
+from lensmith.evals.pope import pope_negatives as pope_negatives
+from lensmith.evals.pope import pope_question as pope_question
+from lensmith.evals.sources import Item
 
-POPE_SETTINGS = ("random", "popular", "adversarial")
 DATA = Path(__file__).parent / "data"
-
-
-def _article(noun: str) -> str:
-    return "an" if noun[0] in "aeiou" else "a"
-
-
-def pope_question(obj: str) -> str:
-    return f"Is there {_article(obj)} {obj} in the image?"  # POPE's template
-
-
-def _grounding_scores(trace: TurnTrace) -> dict[str, Any]:
-    statuses = [v.status for v in trace.verdicts]
-    return {
-        "claims": len(statuses),
-        "supported": statuses.count("supported"),
-        "contradicted": statuses.count("contradicted"),
-        "unverified": statuses.count("unverified"),
-        "grounded_share": grounded_share(trace.verdicts),
-        "revised": len(trace.drafts) > 1,
-        "error": trace.error,
-    }
-
-
-# ---- POPE ---------------------------------------------------------------------
-def pope_negatives(items: Sequence[Item], setting: str, k: int, rng: random.Random) -> dict[str, list[str]]:
-    """Negative objects per image for one POPE sampling setting.
-
-    random: uniform over the COCO classes absent from the image; popular: the classes
-    present in the most images of the set; adversarial: the classes that co-occur most
-    often with the image's own objects in the set (ties broken by popularity, then
-    COCO order). Classes marked ``maybe`` are never used as negatives.
-    """
-    popularity = Counter(c for item in items for c in item.objects)
-    cooc: dict[str, Counter] = {}
-    for item in items:
-        for a in item.objects:
-            for b in item.objects:
-                if a != b:
-                    cooc.setdefault(a, Counter())[b] += 1
-    order = {c: i for i, c in enumerate(COCO_CLASSES)}
-    out: dict[str, list[str]] = {}
-    for item in items:
-        banned = set(item.objects) | set(item.maybe)
-        pool = [c for c in COCO_CLASSES if c not in banned]
-        if setting == "random":
-            chosen = rng.sample(pool, min(k, len(pool)))
-        elif setting == "popular":
-            chosen = sorted(pool, key=lambda c: (-popularity[c], order[c]))[:k]
-        elif setting == "adversarial":
-            score: Counter[str] = Counter()
-            for g in item.objects:
-                score.update(cooc.get(g, Counter()))
-            chosen = sorted(pool, key=lambda c: (-score[c], -popularity[c], order[c]))[:k]
-        else:
-            raise ValueError(f"unknown POPE setting {setting!r} (random, popular, adversarial)")
-        out[item.id] = chosen
-    return out
-
-
-def pope_cases(items: Sequence[Item], *, per_image: int = 2, seed: int = 0, settings: Sequence[str] = POPE_SETTINGS) -> list[Case]:
-    """Balanced yes/no probes: up to ``per_image`` present objects and as many absent ones
-    per image and setting; images without a certain object are skipped (POPE probes
-    images with ground-truth objects). Cases are interleaved across settings so that
-    ``--limit`` keeps them balanced."""
-    per_setting: dict[str, list[Case]] = {}
-    usable = [i for i in items if i.objects]
-    for setting in settings:
-        rng = random.Random(f"pope:{seed}:{setting}")
-        negatives = pope_negatives(usable, setting, per_image, rng)
-        cases = []
-        for item in usable:
-            positives = rng.sample(sorted(item.objects), min(per_image, len(item.objects)))
-            negs = negatives[item.id][: len(positives)]
-            for obj, label in [(p, "yes") for p in positives] + [(n, "no") for n in negs]:
-                cases.append(
-                    Case(
-                        name=f"pope-{setting}-{item.id}-{obj.replace(' ', '_')}",
-                        question=pope_question(obj),
-                        images=[item.path],
-                        expected={"label": label, "object": obj},
-                        metadata={"setting": setting, "image": item.id, "source": item.source,
-                                  "difficulty": item.difficulty, "provenance": item.provenance},
-                    )
-                )  # fmt: skip
-        per_setting[setting] = cases
-    merged: list[Case] = []
-    longest = max((len(v) for v in per_setting.values()), default=0)
-    for i in range(longest):
-        for cases in per_setting.values():
-            if i < len(cases):
-                merged.append(cases[i])
-    return merged
-
-
-def _pope_eval(case: Case, trace: TurnTrace) -> dict[str, Any]:
-    pred = pope_parse(trace.answer) if trace.ok else "error"
-    return {"prediction": pred, "label": case.expected["label"], "correct": pred == case.expected["label"]}
-
-
-def _pope_aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    by_setting: dict[str, list[dict]] = {}
-    for row in rows:
-        by_setting.setdefault(row["metadata"].get("setting", "all"), []).append(row)
-    for setting, group in sorted(by_setting.items()):
-        # an errored turn counts as a wrong answer (the opposite of the label)
-        preds = [
-            r["scores"]["prediction"] if r["scores"]["prediction"] in ("yes", "no")
-            else ("no" if r["scores"]["label"] == "yes" else "yes")
-            for r in group
-        ]  # fmt: skip
-        scores = pope_scores(preds, [r["scores"]["label"] for r in group])
-        for key, value in scores.as_dict().items():
-            out[f"{setting}/{key}"] = value
-    out.update(_grounding_aggregate(rows))
-    return out
-
-
-def pope_dataset(items: Sequence[Item], *, per_image: int = 2, seed: int = 0, settings: Sequence[str] = POPE_SETTINGS) -> Dataset:
-    return Dataset(
-        name="pope",
-        cases=pope_cases(items, per_image=per_image, seed=seed, settings=settings),
-        evaluators=[FunctionEvaluator("pope", _pope_eval), FunctionEvaluator("grounding", lambda c, t: _grounding_scores(t))],
-        aggregate=_pope_aggregate,
-        headline=[f"{s}/{k}" for s in settings for k in ("accuracy", "f1")],
-        description="POPE object-existence probing (random / popular / adversarial negatives)",
-    )
-
-
-def pope_dataset_from_files(files: Sequence[str | Path], images_dir: str | Path | None) -> Dataset:
-    cases = []
-    for file in files:
-        setting = next((s for s in POPE_SETTINGS if s in Path(file).name), Path(file).stem)
-        for row in load_pope_questions(file, images_dir):
-            cases.append(
-                Case(name=f"pope-{setting}-{row['question_id']}", question=row["text"], images=[row["path"]],
-                     expected={"label": row["label"]}, metadata={"setting": setting, "image": row["image"], "source": "coco"})
-            )  # fmt: skip
-    return Dataset(
-        name="pope", cases=cases, aggregate=_pope_aggregate,
-        evaluators=[FunctionEvaluator("pope", _pope_eval), FunctionEvaluator("grounding", lambda c, t: _grounding_scores(t))],
-        headline=[f"{s}/{k}" for s in POPE_SETTINGS for k in ("accuracy", "f1")],
-        description="POPE (published question files, COCO val2014)",
-    )  # fmt: skip
-
-
-# ---- CHAIR --------------------------------------------------------------------
-CHAIR_PROMPT = "Describe this image."
-
-
-def chair_cases(items: Sequence[Item], prompt: str = CHAIR_PROMPT) -> list[Case]:
-    return [
-        Case(
-            name=f"chair-{item.id}", question=prompt, images=[item.path],
-            expected={"truth": sorted(set(item.objects) | set(item.maybe))},
-            metadata={"image": item.id, "source": item.source, "difficulty": item.difficulty, "provenance": item.provenance},
-        )
-        for item in items
-    ]  # fmt: skip
-
-
-def _chair_eval(case: Case, trace: TurnTrace) -> dict[str, Any]:
-    cap = chair_caption(trace.answer if trace.ok else "", case.expected["truth"])
-    return {"words": cap.words, "objects": cap.objects, "hallucinated": [list(h) for h in cap.hallucinated]}
-
-
-def _chair_aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    from lensmith.evals.metrics import ChairCaption
-
-    caps = [
-        ChairCaption(r["scores"]["words"], r["scores"]["objects"], [tuple(h) for h in r["scores"]["hallucinated"]])
-        for r in rows
-    ]  # fmt: skip
-    out: dict[str, Any] = dict(chair_scores(caps))
-    out["recall"] = chair_recall(caps, [r["expected"]["truth"] for r in rows])
-    out.update(_grounding_aggregate(rows))
-    return out
-
-
-def chair_dataset(items: Sequence[Item], prompt: str = CHAIR_PROMPT) -> Dataset:
-    return Dataset(
-        name="chair",
-        cases=chair_cases(items, prompt),
-        evaluators=[FunctionEvaluator("chair", _chair_eval), FunctionEvaluator("grounding", lambda c, t: _grounding_scores(t))],
-        aggregate=_chair_aggregate,
-        headline=["chair_i", "chair_s", "recall", "grounded_share"],
-        description="CHAIR-i / CHAIR-s of image descriptions against ground-truth objects",
-    )
 
 
 # ---- tool use -----------------------------------------------------------------
@@ -324,19 +139,6 @@ def _tools_eval(case: Case, trace: TurnTrace) -> dict[str, Any]:
         "argument_accuracy": (sum(constraints) / len(constraints)) if constraints else None,
         "answer_correct": answer_ok,
         "outcome": outcome,
-    }
-
-
-def _grounding_aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    claims = sum(r["scores"].get("claims", 0) for r in rows)
-    supported = sum(r["scores"].get("supported", 0) for r in rows)
-    return {
-        "grounded_share": supported / claims if claims else None,  # over all claims of the run
-        "contradicted_claims": sum(r["scores"].get("contradicted", 0) for r in rows),
-        "unverified_claims": sum(r["scores"].get("unverified", 0) for r in rows),
-        "revised_share": mean(1.0 if r["scores"].get("revised") else 0.0 for r in rows),
-        "errors": sum(1 for r in rows if r["scores"].get("error")),
-        "cases": len(rows),
     }
 
 
