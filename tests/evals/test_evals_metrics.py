@@ -126,6 +126,16 @@ def test_chair_published_words_by_hand():
     assert scores["chair_i"] == pytest.approx(2 / 5) and scores["chair_s"] == pytest.approx(1 / 3)
 
 
+def test_chair_synonym_table():
+    from lensmith.evals.chair_words import inverse_synonyms
+
+    table = inverse_synonyms()
+    assert len(table) > 350 and table["kitten"] == "cat" and table["people"] == "person" and table["motor bike"] == "motorcycle"
+    words, nodes = caption_objects("A baby elephant next to a toilet seat and two motor bikes.")
+    assert nodes == ["elephant", "toilet", "motorcycle"] and words[0] == "elephant"
+    assert caption_objects("Wine glasses and kittens near the people.")[1] == ["wine glass", "cat", "person"]
+
+
 def test_chair_rules_shared_by_both_word_handlings():
     for words in ("lensmith", "published"):
         assert caption_objects("A toilet seat next to a baby bird.", words)[1] == ["toilet", "bird"]
