@@ -353,3 +353,67 @@ def test_agent_turn_with_the_random_model(tiny) -> None:
     assert trace.error is None, trace.error
     assert trace.calls == []
     assert trace.drafts and events[-1].type == "turn_finished"
+
+
+# -- a text-only causal LM: the tools look at the image for it (as in MM-REACT) ---------
+
+from support.tiny_causal_lm import build_tiny_causal_lm, save_tiny_causal_lm  # noqa: E402
+
+from lensmith.agent.planners.transformers_lmm import IMAGE_AS_TEXT, takes_images  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def saved_text_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_causal_lm(tmp_path_factory.mktemp("weights") / "tiny-llama")
+
+
+def test_the_architecture_decides_what_loads(saved_text_model: Path, saved_model: Path) -> None:
+    from transformers import AutoConfig
+
+    assert takes_images(AutoConfig.from_pretrained(saved_text_model)) is False
+    assert takes_images(AutoConfig.from_pretrained(saved_model)) is True
+    # the same check, whatever the folder is called: nothing reads the model's name
+    assert takes_images(AutoConfig.for_model("clip")) is None
+
+
+def test_text_only_model_loads_and_answers_with_images_as_text(saved_text_model: Path) -> None:
+    planner = make_transformers_planner(
+        PlannerSettings(backend="transformers", model=str(saved_text_model), max_new_tokens=6), device="cpu"
+    )
+    assert type(planner.hf_model).__name__ == "LlamaForCausalLM" and planner.takes_images is False
+    bound = planner.bind_tools([detect, read_text])
+    chat = bound.build_chat(question("red", "blue"))
+    assert all(isinstance(turn["content"], str) for turn in chat)
+    prompt = bound.render_prompt(chat)
+    assert prompt.count(IMAGE_AS_TEXT) == 2 and "How many people? img:3fa2c9e1" in prompt
+    assert "- detect: Detect objects of the given classes" in prompt
+    encoded = bound.encode(chat)
+    assert type(encoded).__name__ == "BatchEncoding" and "pixel_values" not in encoded
+    # generation runs end to end: the BatchEncoding goes to the device without a dtype
+    reply = bound.invoke(question("red"))
+    assert isinstance(reply, AIMessage) and reply.usage_metadata["output_tokens"] > 0
+    assert len(reply.response_metadata["raw_outputs"]) == 2  # noise, then one feedback round
+
+
+def test_text_only_model_in_an_agent_turn(monkeypatch) -> None:
+    """A text-only model learns the photo's size from a tool: it never sees pixels."""
+    model, tokenizer = build_tiny_causal_lm()
+    seen: list[list[dict]] = []
+
+    def complete(self, chat, stop=None):
+        encoded = self.encode(chat)  # the real tokenizer and template accept the conversation
+        seen.append(chat)
+        text = " ".join(turn["content"] for turn in chat)
+        if "Tool result from image_size" in text:
+            size = re.search(r'"""\n(.*?)\n"""', text, re.S).group(1)
+            return f"Answer: The photo is {size} (image_size).", {"input": encoded["input_ids"].shape[1], "output": 9}
+        image_id = re.search(r"img:[0-9a-f]{8}", text).group(0)
+        call = f'{{"name": "image_size", "arguments": {{"image": "{image_id}"}}}}'
+        return call, {"input": encoded["input_ids"].shape[1], "output": 20}
+
+    monkeypatch.setattr(TransformersPlanner, "complete", complete)
+    planner = TransformersPlanner(hf_model=model, processor=tokenizer, model_id="tiny-llama", takes_images=False)
+    trace = make_agent(planner).ask("How big is this photo?", [str(BUS)])
+    assert trace.error is None, trace.error
+    assert trace.answer == "The photo is 810×1080 pixels (image_size)."
+    assert IMAGE_AS_TEXT in seen[0][1]["content"] and all(isinstance(t["content"], str) for t in seen[0])

@@ -1,11 +1,15 @@
-"""A local multimodal model (``AutoModelForImageTextToText``) as a tool-calling planner.
+"""A local model as a tool-calling planner: a multimodal one
+(``AutoModelForImageTextToText``) or a text-only causal LM (``AutoModelForCausalLM``).
 
 LLaVA-1.5/NeXT/OneVision, Qwen2-VL and kin have no native tool calling here, so the
 tool schemas and a JSON calling convention go into the system prompt
 (:mod:`.render`), the conversation goes through the processor's own chat template
 (which places each model family's image tokens), and the generated text is parsed
-into ``tool_calls`` (:mod:`.parsing`). Nothing branches on the model's name: the
-processor, its chat template and the config carry every family difference.
+into ``tool_calls`` (:mod:`.parsing`). A text-only model gets each image as a line
+naming its id: the tools look at it and describe what they find, as in MM-REACT.
+Nothing branches on the model's name: the config's architecture decides which kind
+loads, and the processor or tokenizer, its chat template and the config carry every
+family difference.
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from lensmith.agent.planners.render import (
 log = logging.getLogger("lensmith.agent")
 
 Chat = list[dict[str, Any]]
+# what a text-only model reads where an image was (the id comes just before, see the loop)
+IMAGE_AS_TEXT = "[an image: this model reads text only; call the tools with the image's id to learn what it shows]"
 
 
 class TransformersPlanner(BaseChatModel):
@@ -56,6 +62,7 @@ class TransformersPlanner(BaseChatModel):
     processor: Any = Field(exclude=True, repr=False)
     model_id: str = "local"
     device: str = "cpu"
+    takes_images: bool = True  # False: a text-only causal LM with a tokenizer as its processor
     max_new_tokens: int = 512
     bound_tools: list[dict[str, Any]] = Field(default_factory=list)
     # one chance to fix an unusable reply, then the text counts as the answer
@@ -98,7 +105,10 @@ class TransformersPlanner(BaseChatModel):
                 break
             errors.append(result.error)
             log.info("planner reply unusable (%s); asking once more", result.error)
-            chat = chat + [_turn("assistant", text), _turn("user", render_feedback(result.error))]
+            feedback = [_turn("assistant", text), _turn("user", render_feedback(result.error))]
+            if not self.takes_images:
+                feedback = [{"role": t["role"], "content": _as_text(t["content"])} for t in feedback]
+            chat = chat + feedback
             text, more = self.complete(chat, stop=stop)
             usage = {k: usage[k] + more[k] for k in usage}
             outputs.append(text)
@@ -126,7 +136,7 @@ class TransformersPlanner(BaseChatModel):
 
     def build_chat(self, messages: Sequence[BaseMessage]) -> Chat:
         """LangChain messages -> the processor's chat format (roles alternate, images as PIL)."""
-        return build_chat(messages, self.bound_tools)
+        return build_chat(messages, self.bound_tools, takes_images=self.takes_images)
 
     def render_prompt(self, chat: Chat) -> str:
         """The exact prompt text the model sees (image placeholders not yet expanded)."""
@@ -138,10 +148,14 @@ class TransformersPlanner(BaseChatModel):
 
     def complete(self, chat: Chat, stop: list[str] | None = None) -> tuple[str, dict[str, int]]:
         import torch
+        from transformers import BatchFeature
 
         inputs = self.encode(chat)
         dtype = getattr(self.hf_model, "dtype", None)
-        inputs = inputs.to(self.device, dtype=dtype) if dtype is not None else inputs.to(self.device)
+        if isinstance(inputs, BatchFeature) and dtype is not None:
+            inputs = inputs.to(self.device, dtype=dtype)  # casts the pixel values, never the token ids
+        else:  # a tokenizer's BatchEncoding: token ids only, and .to takes no dtype
+            inputs = inputs.to(self.device)
         prompt_length = inputs["input_ids"].shape[1]
         tokenizer = getattr(self.processor, "tokenizer", self.processor)
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
@@ -172,7 +186,20 @@ class TransformersPlanner(BaseChatModel):
 # -- LangChain messages -> chat turns ------------------------------------------------
 
 
-def build_chat(messages: Sequence[BaseMessage], tools: list[dict[str, Any]]) -> Chat:
+def build_chat(messages: Sequence[BaseMessage], tools: list[dict[str, Any]], *, takes_images: bool = True) -> Chat:
+    """The chat turns; for a text-only model, images become a line of text and each
+    turn's content one string (text models' chat templates expect a string)."""
+    turns = _build_turns(messages, tools)
+    if takes_images:
+        return turns
+    return [{"role": turn["role"], "content": _as_text(turn["content"])} for turn in turns]
+
+
+def _as_text(content: list[dict[str, Any]]) -> str:
+    return "\n".join(IMAGE_AS_TEXT if block["type"] == "image" else str(block.get("text", "")) for block in content)
+
+
+def _build_turns(messages: Sequence[BaseMessage], tools: list[dict[str, Any]]) -> Chat:
     system_parts = [_text_of(m.content) for m in messages if isinstance(m, SystemMessage)]
     system = render_system_prompt("\n\n".join(p for p in system_parts if p), tools)
     turns: Chat = [_turn("system", system)] if system else []
@@ -211,9 +238,12 @@ def fold_system(chat: Chat) -> Chat:
     system, rest = chat[0], [dict(turn) for turn in chat[1:]]
     for turn in rest:
         if turn["role"] == "user":
-            turn["content"] = list(system["content"]) + list(turn["content"])
+            if isinstance(turn["content"], str):
+                turn["content"] = f"{system['content']}\n\n{turn['content']}"
+            else:
+                turn["content"] = list(system["content"]) + list(turn["content"])
             return rest
-    return [{"role": "user", "content": list(system["content"])}, *rest]
+    return [{"role": "user", "content": system["content"]}, *rest]
 
 
 def _turn(role: str, text: str) -> dict[str, Any]:
@@ -342,34 +372,68 @@ def make_transformers_planner(settings: PlannerSettings, device: str = "auto") -
     source = "planner"
     report(source, f"loading {settings.model} from {path} on {target} ({str(dtype).removeprefix('torch.')})", 0.0)
     try:
-        model, processor = load_model(path, target, dtype)
+        model, processor, takes_images = load_model(path, target, dtype)
     except (OSError, ValueError, KeyError) as exc:
         raise PlannerUnavailable(
             f"Could not load the planner model {settings.model} from {path}: {type(exc).__name__}: {exc}"
         ) from exc
-    report(source, f"{settings.model} ready on {target}", 1.0)
+    kind = "" if takes_images else " (text only: the tools look at the images for it)"
+    report(source, f"{settings.model} ready on {target}{kind}", 1.0)
     return TransformersPlanner(
         hf_model=model,
         processor=processor,
         model_id=settings.model,
         device=target,
         max_new_tokens=settings.max_new_tokens,
+        takes_images=takes_images,
     )
 
 
-def load_model(path: str, device: str, dtype: Any) -> tuple[Any, Any]:
-    from transformers import AutoModelForImageTextToText, AutoProcessor
+def takes_images(config: Any) -> bool | None:
+    """From the config's architecture: True for an image-text-to-text model, False for a
+    text-only causal LM, None for neither."""
+    from transformers.models.auto.modeling_auto import (
+        MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+        MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES,
+    )
+
+    model_type = getattr(config, "model_type", None)
+    if model_type in MODEL_FOR_IMAGE_TEXT_TO_TEXT_MAPPING_NAMES:
+        return True
+    if model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        return False
+    return None
+
+
+def load_model(path: str, device: str, dtype: Any) -> tuple[Any, Any, bool]:
+    """``(model, processor or tokenizer, takes images)``."""
+    from transformers import (
+        AutoConfig,
+        AutoModelForCausalLM,
+        AutoModelForImageTextToText,
+        AutoProcessor,
+        AutoTokenizer,
+    )
 
     from lensmith.runtime.progress import report
 
-    processor = AutoProcessor.from_pretrained(path)
+    config = AutoConfig.from_pretrained(path)
+    seeing = takes_images(config)
+    if seeing is None:
+        raise ValueError(
+            f"its architecture ({getattr(config, 'model_type', 'unknown')}) is neither an image-text-to-text "
+            "model nor a causal language model; the planner needs one of those"
+        )
+    processor = AutoProcessor.from_pretrained(path) if seeing else AutoTokenizer.from_pretrained(path)
     if getattr(processor, "chat_template", None) is None:
-        raise ValueError(f"the processor at {path} has no chat template; the planner needs one")
-    report("planner", "processor loaded; loading weights", 0.1)
+        what = "processor" if seeing else "tokenizer"
+        raise ValueError(f"the {what} at {path} has no chat template; the planner needs one")
+    report("planner", f"{'processor' if seeing else 'tokenizer'} loaded; loading weights", 0.1)
     kwargs: dict[str, Any] = {"dtype": dtype}
     if device != "cpu":
         kwargs["device_map"] = device  # straight onto the accelerator, no CPU copy first
-    model = AutoModelForImageTextToText.from_pretrained(path, **kwargs)
+    auto = AutoModelForImageTextToText if seeing else AutoModelForCausalLM
+    model = auto.from_pretrained(path, config=config, **kwargs)
     if device == "cpu":
         model = model.to(device)  # type: ignore[arg-type]  # transformers' stubs mistype .to
-    return model.eval(), processor
+    return model.eval(), processor, seeing
