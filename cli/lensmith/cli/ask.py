@@ -76,16 +76,18 @@ def ask(
     with contextlib.redirect_stdout(sys.stderr), LiveProgress(err_console) as progress:
         # the turn runs in a worker so that Ctrl-C lands here, not inside the event loop
         failed: list[BaseException] = []
+        finished = threading.Event()
 
         def run() -> None:
             try:
                 done.append(agent.ask(question, images, session=current, on_event=progress, cancel=cancel))
             except BaseException as exc:  # noqa: BLE001 - raised again below, in the main thread
                 failed.append(exc)
+            finally:
+                finished.set()
 
-        worker = threading.Thread(target=run, name="lensmith-turn", daemon=True)
-        worker.start()
-        interrupted = _wait(worker, cancel)
+        threading.Thread(target=run, name="lensmith-turn", daemon=True).start()
+        interrupted = _wait(finished, cancel)
     if interrupted:
         _interrupted(done)
     if failed:
@@ -99,16 +101,18 @@ def ask(
         raise typer.Exit(1)
 
 
-def _wait(worker: threading.Thread, cancel: threading.Event) -> bool:
-    """Wait for the turn; on Ctrl-C, cancel it and give it a moment to record itself."""
+def _wait(finished: threading.Event, cancel: threading.Event) -> bool:
+    """Wait for the turn; on Ctrl-C, cancel it and give it a moment to record itself.
+    (An Event, not Thread.join: a join interrupted by Ctrl-C can report a running
+    thread as finished.)"""
     try:
-        while worker.is_alive():
-            worker.join(0.2)
+        while not finished.wait(0.2):
+            pass
         return False
     except KeyboardInterrupt:
         cancel.set()
     try:
-        worker.join(CANCEL_GRACE_S)  # the loop checks every 0.1 s, then saves the turn as cancelled
+        finished.wait(CANCEL_GRACE_S)  # the loop checks every 0.1 s, then saves the turn as cancelled
     except KeyboardInterrupt:
         pass  # a second Ctrl-C: leave now
     return True
