@@ -38,9 +38,9 @@ class PlannerSettings(BaseModel):
     base_url: str | None = None
     api_key: str | None = None
     openai_model: str | None = None
-    timeout_s: float = Field(60.0, gt=0, le=3600)
-    max_new_tokens: int = Field(512, ge=1, le=32768)
-    temperature: float = Field(0.0, ge=0, le=2)
+    timeout_s: float = Field(default=60.0, gt=0, le=3600)
+    max_new_tokens: int = Field(default=512, ge=1, le=32768)
+    temperature: float = Field(default=0.0, ge=0, le=2)
     # evals turn this off: a file name ("clock.png") can give the answer away
     show_file_names: bool = True
     # does the served model take images? "auto": send them, drop them if the server refuses
@@ -50,7 +50,7 @@ class PlannerSettings(BaseModel):
 class MemorySettings(BaseModel):
     enabled: bool = True
     chroma_url: str | None = None  # e.g. "http://localhost:8000"; None = embedded store
-    recall_k: int = Field(3, ge=0, le=50)
+    recall_k: int = Field(default=3, ge=0, le=50)
 
 
 class AccessSettings(BaseModel):
@@ -62,9 +62,9 @@ class AccessSettings(BaseModel):
 
 
 class McpSettings(BaseModel):
-    token: str | None = Field(None, min_length=16)  # bearer token for HTTP (else LENSMITH_MCP_TOKEN, else generated)
+    token: str | None = Field(default=None, min_length=16)  # bearer token for HTTP (else LENSMITH_MCP_TOKEN, else generated)
     memory: bool = False  # serve remember/retrieve to MCP clients
-    idle_s: float = Field(900.0, gt=0)  # a client's images are dropped after this long idle
+    idle_s: float = Field(default=900.0, gt=0)  # a client's images are dropped after this long idle
 
 
 class Settings(BaseModel):
@@ -76,7 +76,7 @@ class Settings(BaseModel):
     tool_devices: dict[str, str] = Field(default_factory=dict)  # per-tool override
     models: dict[str, str] = Field(default_factory=dict)  # model name -> explicit weights path
     allow_downloads: bool = True  # may the resolver fall back to the model hub when online
-    max_steps: int = Field(8, ge=1, le=50)
+    max_steps: int = Field(default=8, ge=1, le=50)
     tools: list[str] | None = None  # a subset of registered tools; None = all
     mcp_servers: dict[str, dict[str, Any]] = Field(default_factory=dict)
 

@@ -53,7 +53,7 @@ def serve(
         if not _loopback(host) and origin == "generated":
             fail(f"--host {host} is reachable from other machines: set a token first ({TOKEN_ENV}=… or "
                  "[mcp] token = \"…\" in config.toml, 16+ characters), or listen on 127.0.0.1")
-    dirs = [*settings.access.allow_dirs, *(allow_dirs or [])]
+    dirs: list[str | Path] = [*settings.access.allow_dirs, *(allow_dirs or [])]
     for folder in dirs:
         if not Path(folder).expanduser().is_dir():
             fail(f"--allow-dir {folder}: not a folder")
