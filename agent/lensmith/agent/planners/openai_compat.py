@@ -21,7 +21,7 @@ The subclass adds what real self-hosted servers need:
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -417,7 +417,7 @@ def _hint(detail: str) -> str:
     return ""
 
 
-def _call_problem(call: dict[str, Any]) -> str:
+def _call_problem(call: Mapping[str, Any]) -> str:
     name = call.get("name") or "a tool"
     args = str(call.get("args") or "")
     shown = args if len(args) <= 120 else args[:120] + "…"
