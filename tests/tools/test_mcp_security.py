@@ -263,3 +263,16 @@ def test_base64_is_capped_before_decoding(tmp_path: Path) -> None:
     store = ImageStore(tmp_path / "s", policy=ImagePolicy.shared([], max_file_bytes=1000))
     result = call_tool(ColourTool(), store, {"image": "A" * 5000})
     assert result.isError and "too large" in result.content[0].text
+
+
+def test_a_client_is_never_dropped_in_the_middle_of_a_call(tmp_path: Path) -> None:
+    clients = ClientStores(ServeOptions(idle_s=0.05, root=tmp_path))
+    session = _Session()
+    with clients.calling(session, "slow") as running:
+        time.sleep(0.2)
+        clients.sweep()
+        assert running.store.folder.exists() and clients.active() == 1
+    time.sleep(0.2)
+    clients.sweep()
+    assert clients.active() == 0 and not running.store.folder.exists()
+    clients.close()

@@ -44,7 +44,7 @@ DEFAULT_MAX_PIXELS = 120_000_000
 DEFAULT_MAX_SIDE = 4096
 # decoded working copies kept in memory, all stores of the process together; the
 # least recently used are dropped first and decoded again from disk when needed
-PIXEL_CACHE_BYTES = int(os.environ.get("LENSMITH_PIXEL_CACHE_MB", "1024")) * 2**20
+PIXEL_CACHE_BYTES = int(os.environ.get("LENSMITH_PIXEL_CACHE_MB", "512")) * 2**20
 
 
 class StoredImage(BaseModel):
@@ -354,6 +354,11 @@ class ImageStore:
             writer, self._writer = self._writer, None
         if writer is not None:
             writer.shutdown(wait=True)
+
+    def close(self) -> None:
+        """Write what is pending and free this store's pixels now (not when it is collected)."""
+        self.flush()
+        self._cache.drop(self._owner)
 
     def _add_bytes(
         self, data: bytes, *, source_name: str, label: str | None, keep_path: Path | None = None,

@@ -90,6 +90,7 @@ class _Client:
     name: str
     store: ImageStore
     last_used: float
+    calls: int = 0  # running now: a client is never dropped in the middle of a call
 
 
 class ClientStores:
@@ -102,7 +103,7 @@ class ClientStores:
         self.root = Path(tempfile.mkdtemp(prefix="lensmith-mcp-", dir=options.root))
         self._clients: dict[str, _Client] = {}
         self._tokens: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def for_session(self, session: Any, name: str = "") -> _Client:
         self.sweep()
@@ -124,17 +125,32 @@ class ClientStores:
             client.last_used = time.monotonic()
             return client
 
+    @contextlib.contextmanager
+    def calling(self, session: Any, name: str = "") -> Iterator[_Client]:
+        """The client's store for the length of one call."""
+        with self._lock:  # reentrant: for_session takes it too
+            client = self.for_session(session, name)
+            client.calls += 1
+        try:
+            yield client
+        finally:
+            with self._lock:
+                client.calls -= 1
+                client.last_used = time.monotonic()
+
     def sweep(self) -> None:
         cutoff = time.monotonic() - self.options.idle_s
         with self._lock:
-            idle = [t for t, c in self._clients.items() if c.last_used < cutoff]
+            idle = [t for t, c in self._clients.items() if c.last_used < cutoff and not c.calls]
         for token in idle:
             self.drop(token)
 
     def _evict_over_limit(self) -> None:
         while len({id(c) for c in self._clients.values()}) > self.options.max_clients:
-            oldest = min(self._clients.values(), key=lambda c: c.last_used)
-            self._forget(oldest.token)
+            idle = [c for c in self._clients.values() if not c.calls]
+            if not idle:
+                return
+            self._forget(min(idle, key=lambda c: c.last_used).token)
 
     def drop(self, token: str) -> None:
         with self._lock:
@@ -146,7 +162,7 @@ class ClientStores:
             return
         for key in [k for k, c in self._clients.items() if c is client]:
             del self._clients[key]
-        client.store.flush()
+        client.store.close()
         shutil.rmtree(client.store.folder, ignore_errors=True)
         log.info("dropped the images of MCP client %s", client.name)
 
@@ -266,8 +282,8 @@ def bridge(tool: BaseTool, clients: ClientStores) -> BridgedTool:
     wrap = clients.options.call_context
 
     def run(arguments: dict[str, Any], session: Any, name: str) -> CallToolResult:
-        client = clients.for_session(session, name)
-        with wrap(client.name) if wrap is not None else contextlib.nullcontext():
+        with clients.calling(session, name) as client, \
+                wrap(client.name) if wrap is not None else contextlib.nullcontext():
             return call_tool(tool, client.store, arguments)
 
     return BridgedTool(
