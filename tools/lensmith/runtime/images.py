@@ -338,7 +338,9 @@ class ImageStore:
                 )
             self._disk_bytes += len(data)
         out = self.artifact_dir / name
-        tmp = out.with_suffix(".part")
+        # a temporary name of its own: the deferred writer and a caller may write the same
+        # artifact at once, and a shared ".part" let one rename it away under the other
+        tmp = out.with_name(f"{out.name}.{os.getpid()}.{threading.get_ident()}.part")
         tmp.write_bytes(data)
         os.replace(tmp, out)
         return out
