@@ -399,3 +399,21 @@ def test_printer_question_and_cross_turn_count_end_to_end(tmp_path):
     assert second.error is None, second.error
     assert second.answer == "There are 2 people."
     assert [(v.subject, v.status, v.observed) for v in second.verdicts] == [("person", "supported", 2)]
+
+
+def test_colours_hold_against_the_colour_tools_measurement():
+    from lensmith.runtime.artifacts import GenericArtifact
+
+    measured = GenericArtifact(
+        tool="colour", image=BUS_IMG, method="hsv-colour-table", method_kind="measurement",
+        data={"box": [10, 230, 798, 734], "label": "bus", "region": "centre of the box",
+              "colours": [{"name": "blue", "share": 0.46}, {"name": "grey", "share": 0.23}]},
+    )  # fmt: skip
+    calls = [BUS, ToolCallRecord(call_id="col", tool="colour", artifact=measured)]
+    answer = "The bus's dominant colours: blue 46%, grey 23%."
+    colours = [v for v in check_answer(answer, calls) if v.category == "colour"]
+    assert [(v.expected, v.status, v.confidence, v.method_kind) for v in colours] == [
+        ("blue", "supported", "high", "measurement"), ("grey", "supported", "low", "measurement")]
+    assert [v.status for v in check_answer("The bus is red.", calls) if v.category == "colour"] == ["contradicted"]
+    # a colour of something the tool did not measure stays unverified
+    assert [v.status for v in check_answer("A man in a black jacket.", calls) if v.category == "colour"] == ["unverified"]

@@ -71,7 +71,10 @@ def _trace() -> TurnTrace:
     return TurnTrace(
         session_id="s", turn_id="t1", question="q", calls=[detect, broken], answer="two cats",
         verdicts=[
-            Verdict(claim="a cat", kind="presence", status="supported", evidence=["c1"]),
+            Verdict(claim="a cat", kind="presence", status="supported", evidence=["c1"], tool="detect", strength=0.9,
+                    confidence="high"),
+            Verdict(claim="a tie", kind="presence", status="supported", evidence=["c1"], tool="detect", strength=0.48,
+                    confidence="low", method="yolo", method_kind="model", reason="detect found 1 × tie"),
             Verdict(claim="two cats", kind="count", status="contradicted", evidence=["c1"], reason="detect saw 1"),
             Verdict(claim="a sign", kind="text", status="unverified", reason="no OCR result"),
         ],
@@ -80,10 +83,12 @@ def _trace() -> TurnTrace:
 
 def test_verdicts_supported_quiet_others_marked_and_linked():
     lines = verdict_lines(_trace())
-    assert lines[0].startswith("[dim]✓ supported: a cat")
-    assert "contradicted" in lines[1] and "two cats" in lines[1] and "detect saw 1" in lines[1]
-    assert "@click=app.open_call('t1','c1')" in lines[1] and "[1]" in lines[1]
-    assert "unverified" in lines[2] and "@click" not in lines[2]
+    assert lines[0].startswith("[dim]✓ consistent with the tools: a cat (detect 0.90)")
+    # weak evidence gets its own line and says how weak
+    assert "weak evidence" in lines[1] and "a tie" in lines[1] and "0.48, low confidence" in lines[1]
+    assert "contradicted" in lines[2] and "two cats" in lines[2] and "detect saw 1" in lines[2]
+    assert "@click=app.open_call('t1','c1')" in lines[2] and "[1]" in lines[2]
+    assert "unverified" in lines[3] and "@click" not in lines[3] and "no OCR result" in lines[3]
 
 
 def test_evidence_lines_link_each_call_and_show_errors():

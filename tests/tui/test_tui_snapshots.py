@@ -104,9 +104,12 @@ class ReplayAgent:
         trace.drafts = [trace.answer]
         on_event(AnswerDrafted(text=trace.answer, **ids))
         trace.verdicts = [
-            Verdict(claim="cats", kind="presence", status="supported", subject="cat", evidence=["call_1"]),
+            Verdict(claim="cats", kind="presence", status="supported", subject="cat", evidence=["call_1"],
+                    tool="detect", method="yolo11n_int8_openvino_model", method_kind="model", strength=0.91,
+                    confidence="high", reason="detect found 1 × cat (0.91)"),
             Verdict(claim="two cats", kind="count", status="contradicted", subject="cat", expected=2, observed=1,
-                    evidence=["call_1"], reason="detect found 1 × cat"),
+                    evidence=["call_1"], reason="detect found 1 × cat", tool="detect",
+                    method="yolo11n_int8_openvino_model", method_kind="model", strength=0.91),
         ]
         on_event(GroundingChecked(verdicts=trace.verdicts, **ids))
         trace.duration_s = 0.61

@@ -190,8 +190,11 @@ _READ_CUES = re.compile(
     r"mentions?|display|displays|shows the (?:word|text))\b",
     re.IGNORECASE,
 )
-_CONFIDENCE = re.compile(r"\b(?:high|strong|full|great|low|weak)\s+confidence\b|\bconfidently\b|\bclearly\s+(?:visible|detected)\b", re.IGNORECASE)
+# claims of certainty ("all with high confidence"); saying "low confidence" is a hedge, not a claim
+_CONFIDENCE = re.compile(r"\b(?:high|strong|full|great)\s+confidence\b|\bconfidently\b|\bclearly\s+(?:visible|detected)\b", re.IGNORECASE)
 _FILE = re.compile(r"(?<![\w/.-])[\w.-]+\.(?:jpe?g|png|gif|webp|bmp|tiff?)\b|\bimg:[0-9a-f]{4,}\b", re.IGNORECASE)
+# model names, paths, URLs and identifiers ("yolo11n_int8_openvino_model", "$LENSMITH_WEIGHTS/x"): never scene words
+_IDENTIFIER = re.compile(r"\S*[_/\\$@]\S*|\b[a-z]+\d+[a-z\d]*\b|\b\w+://\S+", re.IGNORECASE)
 _SEARCH = re.compile(
     r"\b(?:found|detected|detects|sees|saw|finds|reports?)\s+(?:no\s+objects?|nothing|none\s+of\s+the\s+(?:\d+\s+)?"
     r"(?:object\s+)?classes(?:\s+it\s+knows)?)|\bno\s+objects?\s+(?:were\s+|was\s+)?(?:detected|found)|"
@@ -241,7 +244,7 @@ _KEYS = _keys()
 def _object_at(toks: list[_Tok], i: int, extra: dict[str, str]) -> tuple[str, int] | None:
     """The class named at ``toks[i]`` (up to three words), with the number of words used."""
     for size in (3, 2, 1):
-        words = [t.word for t in toks[i : i + size]]
+        words = [t.word[:-2] if t.word.endswith("'s") else t.word for t in toks[i : i + size]]
         if len(words) < size or not all(w.replace("-", "").isalpha() for w in words):
             continue
         phrase = " ".join(words).replace("-", " ")
@@ -503,6 +506,7 @@ def extract_claims(
         for m in _FILE.finditer(masked):
             files.append((s_start + m.start(), s_start + m.end(), m.group(0)))
             masked = masked[: m.start()] + " " * len(m.group(0)) + masked[m.end():]
+        masked = _IDENTIFIER.sub(lambda m: " " * len(m.group(0)), masked)
         toks = _tokens(masked, s_start)
         hedged_sentence = any(t.word in HEDGES for t in toks)
         for c in text_claims:
@@ -515,15 +519,16 @@ def extract_claims(
             a, b = search.start(), search.end()
             toks = [t for t in toks if not (s_start + a <= t.start < s_start + b)]
         for m in _CONFIDENCE.finditer(masked):
-            level = "low" if m.group(0).lower().split()[0] in ("low", "weak") else "high"
-            sentence_claims.append(Claim("attribute", m.group(0), ANY_OBJECT, level, index, {"attribute": "confidence"},
+            sentence_claims.append(Claim("attribute", m.group(0), ANY_OBJECT, "high", index, {"attribute": "confidence"},
                                          s_start + m.start(), s_start + m.end(), "confidence", current, hedged_sentence))
         refs_all = _image_refs(toks, files)
+        topic = ""  # the object a clause without one is about ("the bus's colours: blue 46%")
         for c_start, c_end in _clauses(toks):
             clause = toks[c_start:c_end]
             refs = [(k - c_start, r) for k, r in refs_all if c_start <= k < c_end or (k == c_end and r.mode == "name")]
-            found = _clause_claims(clause, index, extra, refs, current, hedged_sentence, answer)
+            found = _clause_claims(clause, index, extra, refs, current, hedged_sentence, answer, topic)
             sentence_claims.extend(found)
+            topic = next((c.subject for c in reversed(found) if c.kind in ("presence", "count") and c.known), topic)
             if refs:
                 current = refs[-1][1]
         sentence_claims.sort(key=lambda c: (c.start, c.kind != "presence"))
@@ -542,7 +547,7 @@ def _ref_for(k: int, refs: list[tuple[int, ImageRef]], current: ImageRef | None)
 
 def _clause_claims(
     toks: list[_Tok], index: int, extra: dict[str, str], refs: list[tuple[int, ImageRef]],
-    current: ImageRef | None, hedged: bool, answer: str,
+    current: ImageRef | None, hedged: bool, answer: str, topic: str = "",
 ) -> list[Claim]:
     words = [t.word for t in toks]
     out: list[Claim] = []
@@ -579,9 +584,9 @@ def _clause_claims(
             i += size
             continue
         if word == "none" and i + 2 < len(words) and words[i + 1] == "of":
-            found = next((( _object_at(toks, k, extra), k) for k in range(i + 2, min(i + 5, len(words))) if _object_at(toks, k, extra)), None)
-            if found and found[0]:
-                (subject, size), k = found
+            hits = [(o, k) for k in range(i + 2, min(i + 5, len(words))) if (o := _object_at(toks, k, extra)) is not None]
+            if hits:
+                (subject, size), k = hits[0]
                 add("absence", i, k + size, subject, False)
                 covered.update(range(k, k + size))
                 i = k + size
@@ -652,7 +657,7 @@ def _clause_claims(
                 i = phrase[1]
                 continue
         i += 1
-    out.extend(_predicates(toks, words, index, refs, current, hedged, answer))
+    out.extend(_predicates(toks, words, index, refs, current, hedged, answer, topic))
     return out
 
 
@@ -709,7 +714,7 @@ def _position(words: list[str], end: int) -> tuple[int, int, str] | None:
 
 def _predicates(
     toks: list[_Tok], words: list[str], index: int, refs: list[tuple[int, ImageRef]],
-    current: ImageRef | None, hedged: bool, answer: str,
+    current: ImageRef | None, hedged: bool, answer: str, topic: str = "",
 ) -> list[Claim]:
     """An unverified claim for every predicate no tool measures, attached to the nearest object."""
     out: list[Claim] = []
@@ -718,7 +723,7 @@ def _predicates(
 
     def nearest(k: int) -> str:
         if not objects:
-            return ""
+            return topic
         return min(objects, key=lambda o: (abs(o[0] - k), o[0] > k))[1]
 
     def add(a: int, b: int, category: str, value: str) -> None:
@@ -741,8 +746,8 @@ def _predicates(
             k += span_words
             continue
         if word == "on" and nxt in ("a", "an", "the", "its", "their", "his", "her") and k + 2 < len(words):
-            target = words[k + 2]
-            if target not in POSITIONS and target not in IMAGE_NOUNS and target not in META_NOUNS and number_value(target) is None and not target[0].isdigit() and objects and objects[0][0] < k:
+            noun = words[k + 2]
+            if noun not in POSITIONS and noun not in IMAGE_NOUNS and noun not in META_NOUNS and number_value(noun) is None and not noun[0].isdigit() and objects and objects[0][0] < k:
                 add(k, k + 1, "relation", "on")
         if word in COLOURS and not (word == "orange" and not (nxt.isalpha() and nxt not in FUNCTION)):
             if not (word == "dark" and nxt in ("suit",)) or True:

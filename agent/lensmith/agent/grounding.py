@@ -33,6 +33,7 @@ from lensmith.runtime.artifacts import (
     Artifact,
     DetectArtifact,
     Detection,
+    GenericArtifact,
     OcrArtifact,
 )
 from lensmith.runtime.vocab import COCO_CLASSES, to_class
@@ -46,6 +47,7 @@ _UNSCOPED = "?"  # artifacts that name no image
 class _Evidence:
     detects: list[tuple[str, DetectArtifact]] = field(default_factory=list)
     ocrs: list[tuple[str, OcrArtifact]] = field(default_factory=list)
+    colours: list[tuple[str, GenericArtifact]] = field(default_factory=list)  # the colour tool's measurements
     vocabulary: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)  # in the order the turn names them
 
@@ -61,6 +63,8 @@ def _collect(calls: Sequence[ToolCallRecord], images: Sequence[str] | None) -> _
             evidence.vocabulary.extend(art.queried + [d.label for d in art.detections])
         elif isinstance(art, OcrArtifact):
             evidence.ocrs.append((call.call_id, art))
+        elif isinstance(art, GenericArtifact) and art.tool == "colour" and isinstance(art.data, dict):
+            evidence.colours.append((call.call_id, art))
         else:
             continue
         if not images and art.image and art.image not in evidence.images:
@@ -485,6 +489,40 @@ def _check_confidence(claim: Claim, evidence: _Evidence, names: dict[str, str]) 
                     strength=weakest, confidence="high" if weakest >= LOW_CONFIDENCE else "low", reason=why)
 
 
+_COLOUR_NAMES = {"gray": "grey", "silver": "grey", "navy": "blue", "teal": "blue", "maroon": "red", "gold": "yellow",
+                 "golden": "yellow", "beige": "brown", "tan": "brown", "blond": "yellow", "blonde": "yellow", "dark": "black"}
+
+
+def _check_colour(claim: Claim, evidence: _Evidence, names: dict[str, str]) -> Verdict:
+    """A colour held against the colour tool's measurement of the same object (or the image)."""
+    keys, _, problem = _scope(claim, evidence, names)
+    if problem:
+        return _verdict(claim, "unverified", reason=problem)
+    word = str(claim.expected).lower()
+    colour = _COLOUR_NAMES.get(word, word)
+    runs = []
+    for call_id, art in evidence.colours:
+        data = art.data if isinstance(art.data, dict) else {}
+        label = data.get("label")
+        about = _label_class(str(label)) if label else None
+        if _key(art) in keys and (about == claim.subject or (about is None and data.get("box") is None)):
+            runs.append((call_id, art, {c.get("name"): float(c.get("share", 0)) for c in data.get("colours", [])}))
+    if not runs:
+        return _verdict(claim, "unverified", reason=f"nothing measured the colour of {claim.subject or 'that'}")
+    ids, arts = [c for c, _, _ in runs], [a for _, a, _ in runs]
+    measured = {n: s for _, _, shares in runs for n, s in shares.items()}
+    listed = ", ".join(f"{n} {s:.0%}" for n, s in sorted(measured.items(), key=lambda kv: -kv[1]))
+    from lensmith.tools.colour import NAMES
+
+    if colour not in NAMES:
+        return _verdict(claim, "unverified", evidence=ids, arts=arts, reason=f"the colour tool names only {', '.join(NAMES)}; it measured {listed}")
+    share = measured.get(colour)
+    if share is None:
+        return _verdict(claim, "contradicted", observed=listed, evidence=ids, arts=arts, reason=f"colour measured {listed}")
+    return _verdict(claim, "supported", observed=share, evidence=ids, arts=arts, strength=share,
+                    confidence="high" if share >= 0.25 else "low", reason=f"colour measured {listed}")
+
+
 # ---- verdicts ----------------------------------------------------------------------
 _NOTHING_MEASURED = {
     "colour": "colour", "action": "what anyone or anything is doing", "relation": "how objects relate",
@@ -600,6 +638,8 @@ def check_answer(
             verdicts.append(_check_text(claim, evidence, names))
         elif claim.category == "confidence":
             verdicts.append(_check_confidence(claim, evidence, names))
+        elif claim.category == "colour" and evidence.colours:
+            verdicts.append(_check_colour(claim, evidence, names))
         else:
             what = _NOTHING_MEASURED.get(claim.category, claim.category)
             verdicts.append(_verdict(claim, "unverified", reason=f"nothing measured {what}"))
@@ -641,9 +681,11 @@ def summary(verdicts: Sequence[Verdict]) -> dict[str, int]:
     return out
 
 
-def explain(verdict: Verdict) -> str:
+def explain(verdict: Verdict, *, status: bool = True) -> str:
     """What a verdict means, in words a user reads next to ✓ ? ✗: the status, the tool,
-    the strength of its evidence and how it was produced."""
+    the strength of its evidence and how it was produced ("consistent with detect (0.48,
+    low confidence, model: yolo11n)", "unverified: nothing measured colour").
+    ``status=False`` leaves out the leading status word for a line that already shows it."""
     how = f"{verdict.method_kind}: {verdict.method}" if verdict.method_kind and verdict.method else verdict.method_kind or ""
     if verdict.status == "supported":
         bits = [f"{verdict.strength:.2f}" if verdict.strength is not None else "",
@@ -651,9 +693,23 @@ def explain(verdict: Verdict) -> str:
         detail = ", ".join(b for b in bits if b)
         text = f"consistent with {verdict.tool or 'the evidence'}" + (f" ({detail})" if detail else "")
     elif verdict.status == "contradicted":
-        text = "contradicted" + (f" by {verdict.tool}" if verdict.tool else "") + (f" ({how})" if how else "")
+        by = (f"by {verdict.tool}" if verdict.tool else "") + (f" ({how})" if how else "")
+        text = f"contradicted {by}".strip() if status else by
     else:
-        text = "unverified"
+        text = "unverified" if status else ""
     if verdict.hedged:
-        text += " · hedged in the answer"
-    return f"{text}: {verdict.reason}" if verdict.reason else text
+        text += " · hedged in the answer" if text else "hedged in the answer"
+    if verdict.reason:
+        return f"{text}: {verdict.reason}" if text else verdict.reason
+    return text
+
+
+def strength_note(verdict: Verdict) -> str:
+    """The short form of a supported verdict's evidence: "detect 0.93" or "detect 0.48, low"."""
+    bits = [verdict.tool or "evidence"]
+    if verdict.strength is not None:
+        bits.append(f"{verdict.strength:.2f}")
+    if verdict.method_kind and verdict.method_kind != "model":
+        bits.append(verdict.method_kind)
+    note = " ".join(bits)
+    return note + ", low confidence" if verdict.confidence == "low" else note

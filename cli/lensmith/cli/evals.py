@@ -259,5 +259,31 @@ def compare_runs(
     console.print(table)
 
 
+@eval_app.command("grounding")
+def grounding(
+    split: str | None = typer.Option(None, "--split", help="Only the 'tune' or the 'heldout' drafts (default: both)."),
+    misses: bool = typer.Option(False, "--misses", help="Also list the claims the checker got wrong."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Score the grounding checker on the hand-labelled probe set (offline, seconds): share of
+    false or unknowable claims caught, share of true claims flagged, per category."""
+    import json
+
+    from lensmith.evals.grounding import evaluate, table
+
+    if split not in (None, "tune", "heldout"):
+        fail(f"--split must be 'tune' or 'heldout', not {split!r}.")
+    report = evaluate(split)
+    if as_json:
+        console.print_json(json.dumps(report))
+        return
+    console.print(f"{report['drafts']} drafts, {report['claims']} labelled claims", highlight=False)
+    console.print(table(report), highlight=False, markup=False, soft_wrap=True)
+    if misses:
+        for m in report["misses"]:
+            console.print(f"- {m['draft']} ({m['split']}) {m['category']} {m['label']}: {m['span']!r} → "
+                          f"{', '.join(m['statuses']) or 'no verdict'}", highlight=False, markup=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(eval_app, name="eval")

@@ -25,8 +25,9 @@ from lensmith.agent.events import (
 from lensmith.agent.planners.heuristic import LABEL as HEURISTIC_LABEL
 from lensmith.agent.trace import TurnTrace
 
-_MARK = {"supported": "[green]✓ supported[/]", "contradicted": "[bold red]✗ contradicted[/]",
-         "unverified": "[yellow]? unverified[/]"}
+# ✓ consistent with a tool's measurement (not "true"), ? nothing measured it, ✗ a tool disagrees
+_MARK = {"supported": "[green]✓ consistent[/]", "weak": "[yellow]✓ weak evidence[/]",
+         "contradicted": "[bold red]✗ contradicted[/]", "unverified": "[yellow]? unverified[/]"}
 
 
 def short_args(args: dict[str, Any], limit: int = 80) -> str:
@@ -97,12 +98,15 @@ def render_trace(trace: TurnTrace, console: Console) -> None:
                           f"{call.duration_s:.2f}s")
         console.print(table)
     if trace.verdicts:
-        table = Table(title="grounding", expand=True)
+        from lensmith.agent.grounding import explain
+
+        table = Table(title="grounding (✓ consistent with a tool · ? nothing measured it · ✗ contradicted)", expand=True)
         table.add_column("claim", overflow="fold")
         table.add_column("verdict")
-        table.add_column("why", overflow="fold")
+        table.add_column("evidence", overflow="fold")
         for v in trace.verdicts:
-            table.add_row(v.claim, _MARK.get(v.status, v.status), v.reason)
+            mark = "weak" if v.status == "supported" and v.confidence == "low" else v.status
+            table.add_row(Text(v.claim), _MARK.get(mark, v.status), Text(explain(v, status=v.status == "supported")))
         console.print(table)
     if trace.recalled:
         console.print("[dim]recalled from memory:[/]")

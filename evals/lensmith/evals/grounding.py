@@ -154,3 +154,27 @@ def score(results: list[ClaimResult]) -> dict[str, Any]:
             for r in results if not r.ok
         ],
     }
+
+
+def _cell(rate: dict[str, Any]) -> str:
+    if rate["value"] is None:
+        return "–"
+    return f"{rate['value']:.0%} ({rate['low']:.0%}–{rate['high']:.0%})"
+
+
+def table(report: dict[str, Any]) -> str:
+    """The report as a Markdown table: caught and false-alarm rates with n and 95% intervals."""
+    rows = [("**all**", report["overall"])]
+    rows += [(f"**{name}** split", rates) for name, rates in report["splits"].items()]
+    rows += sorted(report["categories"].items())
+    lines = [
+        "| claims | false/unknowable n | caught (95% CI) | true n | true flagged (95% CI) |",
+        "|---|---:|---|---:|---|",
+    ]
+    for name, rates in rows:
+        caught, alarm = rates["caught"], rates["false_alarm"]
+        lines.append(f"| {name} | {caught['n']} | {_cell(caught)} | {alarm['n']} | {_cell(alarm)} |")
+    weak = report["overall"]["weak_shown_weak"]
+    lines.append("")
+    lines.append(f"Weak evidence (a score under 0.5) shown as low confidence: {_cell(weak)} of {weak['n']}.")
+    return "\n".join(lines)

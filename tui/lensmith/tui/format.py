@@ -79,23 +79,30 @@ def call_number(trace: TurnTrace, call_id: str) -> int | None:
 
 
 def verdict_lines(trace: TurnTrace) -> list[str]:
-    """Supported claims stay quiet (one summary line); the others are named, with links."""
-    supported = [v for v in trace.verdicts if v.status == "supported"]
-    others = [v for v in trace.verdicts if v.status != "supported"]
+    """Claims consistent with strong evidence share one quiet line; weak evidence,
+    unverified and contradicted claims are named one by one, with links to the calls."""
+    from lensmith.agent.grounding import strength_note
+
+    strong = [v for v in trace.verdicts if v.status == "supported" and v.confidence != "low"]
+    others = [v for v in trace.verdicts if v not in strong]
     lines = []
-    if supported:
-        claims = ", ".join(escape(short(v.claim, 30)) for v in supported)
-        lines.append(f"[dim]✓ supported: {claims}[/dim]")
+    if strong:
+        claims = ", ".join(f"{escape(short(v.claim, 30))} ({escape(strength_note(v))})" for v in strong)
+        lines.append(f"[dim]✓ consistent with the tools: {claims}[/dim]")
     for verdict in others:
         lines.append(_verdict_line(trace, verdict))
     return lines
 
 
+_MARKS = {"contradicted": "[$error]✗ contradicted[/]", "unverified": "[$warning]? unverified[/]",
+          "supported": "[$warning]✓ weak evidence[/]"}
+
+
 def _verdict_line(trace: TurnTrace, verdict: Verdict) -> str:
-    mark = "[$error]✗ contradicted[/]" if verdict.status == "contradicted" else "[$warning]? unverified[/]"
-    text = f"{mark} “{escape(verdict.claim)}”"
-    if verdict.reason:
-        text += f" — {escape(short(verdict.reason, 120))}"
+    from lensmith.agent.grounding import explain
+
+    detail = explain(verdict, status=verdict.status == "supported")
+    text = f"{_MARKS[verdict.status]} “{escape(verdict.claim)}” — {escape(short(detail, 160))}"
     links = []
     for call_id in verdict.evidence:
         number = call_number(trace, call_id)
