@@ -491,6 +491,14 @@ def test_a_huge_reply_is_refused() -> None:
             assert f"larger than {MAX_RESPONSE_BYTES // 2**20} MiB" in str(err.value) and huge.url in str(err.value)
 
 
+def test_a_huge_model_list_is_refused() -> None:
+    with FakeOpenAIServer(mode="huge", huge_bytes=20 * 1024 * 1024) as huge:
+        started = time.perf_counter()
+        ok, why = probe(settings_for(huge.url))
+        assert not ok and "not a model list" in why
+        assert time.perf_counter() - started < 5
+
+
 def broken_then_fixed(body: dict) -> dict:
     results = [m for m in body["messages"] if m["role"] == "tool"]
     if not results:

@@ -356,7 +356,7 @@ def _handler_for(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                     pass  # the client gave up: what the drip is for
                 self.close_connection = True
                 return True
-            if server.mode == "huge" and self.command == "POST":
+            if server.mode == "huge":
                 head = b'{"id": "chatcmpl-huge", "object": "chat.completion", "choices": [{"index": 0, ' \
                        b'"message": {"role": "assistant", "content": "'
                 tail = b'"}, "finish_reason": "stop"}]}'

@@ -40,7 +40,12 @@ from langchain_openai import ChatOpenAI
 from pydantic import SecretStr
 
 from lensmith.agent.config import PlannerSettings
-from lensmith.agent.planners.http import DeadlineExceeded, ResponseTooLarge, bounded_clients
+from lensmith.agent.planners.http import (
+    BoundedSyncTransport,
+    DeadlineExceeded,
+    ResponseTooLarge,
+    bounded_clients,
+)
 
 log = logging.getLogger("lensmith.agent")
 
@@ -49,6 +54,7 @@ PROBE_TIMEOUT_S = 2.0
 UNRESOLVED_MODEL = "default"
 # a planner's reply is a few kilobytes of text or tool calls; anything near this is hostile
 MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+MAX_LIST_BYTES = 1024 * 1024  # GET /models, Ollama's /api/show
 # how often a tool call with unparsable arguments goes back to the model to fix
 FIX_ROUNDS = 2
 IMAGE_NOT_SENT = "[image not sent: this planner model takes text only; use the tools to look at it]"
@@ -93,14 +99,22 @@ def _base(url: str) -> str:
     return url.rstrip("/")
 
 
+def _small_client(timeout: float) -> httpx.Client:
+    """For model lists and capability probes: a deadline and a small byte cap."""
+    return httpx.Client(transport=BoundedSyncTransport(timeout, MAX_LIST_BYTES), timeout=timeout)
+
+
 def list_models(base_url: str, api_key: str | None = None, timeout: float = PROBE_TIMEOUT_S) -> list[str]:
     """Model ids served at ``{base_url}/models``; raises :class:`PlannerServerError`."""
     url = f"{_base(base_url)}/models"
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     try:
-        response = httpx.get(url, headers=headers, timeout=timeout)
-        response.raise_for_status()
-        data = response.json()
+        with _small_client(timeout) as client:
+            response = client.get(url, headers=headers)
+            response.raise_for_status()
+            data = response.json()
+    except ResponseTooLarge as exc:
+        raise PlannerHTTPError(f"GET {url} sent more than {MAX_LIST_BYTES:,} bytes; not a model list", url, 200) from exc
     except httpx.TimeoutException as exc:
         raise PlannerTimeoutError(f"GET {url} timed out after {timeout:g} s", url) from exc
     except httpx.HTTPStatusError as exc:
@@ -539,8 +553,9 @@ def _ollama_capabilities(root: str, ids: Sequence[str], timeout: float) -> dict[
     found: dict[str, tuple[str, ...]] = {}
     for model in ids:
         try:
-            response = httpx.post(f"{root}/api/show", json={"model": model}, timeout=timeout)
-            data = response.json() if response.status_code == 200 else None
+            with _small_client(timeout) as client:
+                response = client.post(f"{root}/api/show", json={"model": model})
+                data = response.json() if response.status_code == 200 else None
         except (httpx.HTTPError, ValueError):
             return found
         caps = data.get("capabilities") if isinstance(data, dict) else None
