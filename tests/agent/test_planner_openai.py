@@ -584,3 +584,19 @@ def test_ids_from_another_session_stay_unknown(server: FakeOpenAIServer) -> None
     other = agent.ask("How big is it?", [str(BUS.with_name("zidane.jpg"))])
     assert other.calls[0].error is not None and other.calls[0].summary == ""
     assert other_id not in other.calls[0].error.replace(f"{other_id.removeprefix('img:')} (bus.jpg)", "")
+
+
+def test_a_turn_says_when_the_planner_saw_text_only() -> None:
+    with FakeOpenAIServer(flavour="llama-cpp-python", vision=False, script=size_script) as server:
+        agent = make_agent(server.url)
+        trace = agent.ask("How big is this photo?", [str(BUS)])
+        assert trace.error is None, trace.error
+        assert trace.answer == "The image measures 810×1080 pixels (image_size)."
+        assert "text only: the server refused image parts (HTTP 400: This model's maximum context length" in (
+            trace.planner_note
+        )
+        # the next turn sends text from the start: one request per planning step, no refusal
+        before = len(server.chat_requests)
+        again = agent.ask("And now?", [str(BUS)])
+        assert again.error is None and len(server.chat_requests) - before == 2
+        assert "image_url" not in json.dumps(server.chat_requests[before:])

@@ -409,6 +409,9 @@ class Agent:
                     revised = True
         trace.answer = answer
         trace.verdicts = verdicts
+        refused = getattr(choice.model, "images_refused", None)
+        if refused:  # said where the answer is shown, not only in the log
+            trace.planner_note += f"; text only: the server refused image parts ({refused[:120]})"
         turn.emit(GroundingChecked(verdicts=verdicts, revised=revised, **turn.ids()))
         trace.artifacts = _artifact_files(session, trace.calls)
         if memory is not None:
