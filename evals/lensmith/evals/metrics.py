@@ -134,7 +134,6 @@ def check_constraint(constraint: dict[str, Any], calls: Sequence[dict[str, Any]]
 
 
 _NUMBER = re.compile(r"\b(\d+)\b")
-_WORD_NUMBERS = {"no": 0, "zero": 0, "one": 1, "a": 1, "an": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}  # fmt: skip
 
 
 def answer_matches(answer: str, reference: dict[str, Any]) -> bool:
@@ -142,6 +141,7 @@ def answer_matches(answer: str, reference: dict[str, Any]) -> bool:
     {"text": "EXIT"} or {"contains": ["cat"]} / {"absent": ["dog"]} (class names)."""
     from lensmith.agent.claims import extract_claims
     from lensmith.agent.grounding import fuzzy_contains
+    from lensmith.runtime.vocab import number_value
 
     if "yes_no" in reference:
         return pope_parse(answer) == reference["yes_no"]
@@ -153,7 +153,8 @@ def answer_matches(answer: str, reference: dict[str, Any]) -> bool:
             if values:
                 return values[0] == target
         numbers = [int(n) for n in _NUMBER.findall(answer)]
-        words = [_WORD_NUMBERS[w] for w in re.findall(r"[a-z]+", answer.lower()) if w in _WORD_NUMBERS and w not in ("a", "an")]
+        spelled = (0 if w == "no" else number_value(w) for w in re.findall(r"[a-z]+(?:-[a-z]+)?", answer.lower()))
+        words = [v for v in spelled if v is not None]
         found = numbers or words
         return bool(found) and found[0] == target
     if "text" in reference:

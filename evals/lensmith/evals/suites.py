@@ -30,20 +30,12 @@ from lensmith.evals.pope import pope_dataset_from_files as pope_dataset_from_fil
 from lensmith.evals.pope import pope_negatives as pope_negatives
 from lensmith.evals.pope import pope_question as pope_question
 from lensmith.evals.sources import Item
+from lensmith.runtime.vocab import plural
 
 DATA = Path(__file__).parent / "data"
 
 
 # ---- tool use -----------------------------------------------------------------
-def _plural(noun: str) -> str:
-    irregular = {"person": "people", "bus": "buses", "knife": "knives", "skis": "skis", "sheep": "sheep", "mouse": "mice"}
-    if noun in irregular:
-        return irregular[noun]
-    if noun.endswith(("s", "x", "ch", "sh")):
-        return noun + "es"
-    return noun + "s"
-
-
 def tool_cases(items: Sequence[Item], task_file: Path = DATA / "tool_tasks.json") -> list[Case]:
     """The hand-written tasks on the shipped photos, then tasks generated from the scenes
     (counting, reading the sign, left/right) with exact references."""
@@ -71,7 +63,7 @@ def tool_cases(items: Sequence[Item], task_file: Path = DATA / "tool_tasks.json"
             obj = exact[0]
             n = item.objects[obj]
             cases.append(Case(
-                name=f"tools-{item.id}-count-{obj.replace(' ', '_')}", question=f"How many {_plural(obj)} are in this image?",
+                name=f"tools-{item.id}-count-{obj.replace(' ', '_')}", question=f"How many {plural(obj)} are in this image?",
                 images=[item.path], metadata={**meta, "category": "count"},
                 expected={"tools": ["detect"], "constraints": [{"tool": "detect", "arg": "image", "op": "image"},
                           {"tool": "detect", "arg": "classes", "op": "absent_or_contains", "value": obj}],
