@@ -40,17 +40,20 @@ def test_pope_cases_split_by_where_the_error_came_from():
         (_case("cat", "yes"), _trace("No, there is no cat.", ["cat"])),  # detector right, planner departed
         (_case("dog", "yes"), _trace("Yes.", None)),  # no tool ran: a guess
         (_case("bus", "no"), _trace("No, there is no bus.", ["cat"])),  # all right
+        (_case("cup", "yes"), _trace("Yes.", ["cup"]).model_copy(update={"error": "boom"})),  # a failed turn
     ]:
         rows.append({"name": case.name, "metadata": case.metadata, "expected": case.expected, "scores": _pope_eval(case, trace)})
     scores = [r["scores"] for r in rows]
-    assert [s["tool_wrong"] for s in scores] == [True, False, None, False]
-    assert [s["planner_unfaithful"] for s in scores] == [False, True, None, False]
+    assert [s["tool_wrong"] for s in scores] == [True, False, None, False, False]
+    assert [s["planner_unfaithful"] for s in scores] == [False, True, None, False, None]
+    assert scores[-1]["prediction"] == "error" and not scores[-1]["correct"]
     summary = pope_summary(rows)
     assert summary["tools_wrong"]["value"] == 1 / 3 and summary["tools_wrong"]["n"] == 3
     assert summary["planner_unfaithful"]["value"] == 1 / 3
     assert summary["wrong_answers"] == 2 and summary["no_tool_evidence"] == 1
     assert summary["wrong_because_tools_wrong"] == 1 and summary["wrong_because_planner_departed"] == 1
     assert summary["wrong_without_tool_evidence"] == 0  # the guess happened to be right
+    assert summary["failed_turns"] == 1
 
 
 def test_chair_hallucinations_split_by_whether_the_tools_reported_them():

@@ -48,18 +48,20 @@ def reported_classes(trace: TurnTrace) -> set[str] | None:
 
 
 def pope_faithfulness(truth: str, tools: ToolSays, answer: str) -> dict[str, Any]:
-    """Per POPE case: did the tools get it wrong, did the planner depart from the tools?"""
+    """Per POPE case: did the tools get it wrong, did the planner depart from the tools?
+    (``answer`` is 'yes', 'no' or 'error': a failed turn is neither faithful nor not.)"""
     return {
         "tool_says": tools,
         "tool_wrong": None if tools is None else tools != truth,
-        "planner_unfaithful": None if tools is None else answer != tools,
+        "planner_unfaithful": None if tools is None or answer not in ("yes", "no") else answer != tools,
     }
 
 
 def pope_summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Counts and rates: tools wrong, planner unfaithful, answers with no tool evidence, and
     the wrong answers split by where the error came from."""
-    scored = [r["scores"] for r in rows]
+    failed = [r["scores"] for r in rows if r["scores"].get("prediction") not in ("yes", "no")]
+    scored = [r["scores"] for r in rows if r["scores"].get("prediction") in ("yes", "no")]
     with_evidence = [s for s in scored if s.get("tool_says") is not None]
     wrong = [s for s in scored if not s.get("correct")]
     tool_wrong = sum(1 for s in with_evidence if s["tool_wrong"])
@@ -72,6 +74,7 @@ def pope_summary(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "wrong_because_tools_wrong": sum(1 for s in wrong if s.get("tool_wrong") and not s.get("planner_unfaithful")),
         "wrong_because_planner_departed": sum(1 for s in wrong if s.get("tool_wrong") is False and s.get("planner_unfaithful")),
         "wrong_without_tool_evidence": sum(1 for s in wrong if s.get("tool_says") is None),
+        "failed_turns": len(failed),  # scored wrong, left out of the rates above
     }
 
 

@@ -45,7 +45,7 @@ def plot(metrics: dict[str, Any], keys: Sequence[str], out: Path, title: str) ->
     shown: list[tuple[str, float, float, float]] = []
     for k in keys:
         v = metrics.get(k)
-        if is_interval(v) and v["value"] is not None:
+        if isinstance(v, dict) and is_interval(v) and v["value"] is not None:
             low, high = v["low"] if v["low"] is not None else v["value"], v["high"] if v["high"] is not None else v["value"]
             # a percentile bootstrap interval need not contain the point estimate
             shown.append((k, v["value"], max(0.0, v["value"] - low), max(0.0, high - v["value"])))
@@ -95,6 +95,7 @@ def _pope_sections(metrics: dict[str, Any]) -> list[str]:
                   f"- wrong answers: {f['wrong_answers']} = {f['wrong_because_tools_wrong']} repeating a tool error + "
                   f"{f['wrong_because_planner_departed']} departing from right tool evidence + "
                   f"{f['wrong_without_tool_evidence']} without tool evidence"
+                  + (f"; {f['failed_turns']} failed turn(s) scored wrong and left out of these rates" if f.get("failed_turns") else "")
                   + (" (+ the rest: tools wrong and the planner departed from them too)" if f["wrong_answers"] > f["wrong_because_tools_wrong"] + f["wrong_because_planner_departed"] + f["wrong_without_tool_evidence"] else "")]  # fmt: skip
     for key in sorted(k for k in metrics if k.endswith("/per_class")):
         lines += ["", f"### {key.split('/')[0]}: per class (distinct image–class questions, all settings)", "",
