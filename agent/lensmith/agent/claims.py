@@ -184,6 +184,13 @@ _QUOTED = re.compile(r"(?<![\w])[\"“'‘«]([^\"”'’»\n]{1,200}?)[\"”'�
 _READS = re.compile(
     r"\b(?:reads?|says?|saying|spells?|text is|text:|written)\s*:\s*(.+?)\s*$", re.IGNORECASE
 )
+# "The sign reads BUSINESS CENTER": unquoted text right after a reading verb, unless it is a
+# clause of its own ("it says that…", "the label says the shop is closed")
+_READS_BARE = re.compile(
+    r"\b(?:[Ss]ign|[Tt]ext|[Ll]abel|[Ii]t|[Dd]isplay|[Bb]anner|[Pp]age|[Hh]eading|[Cc]aption|[Ww]riting|[Ww]ords?|[Pp]oster|[Ss]creen|[Pp]late)\s+"
+    r"(?:[Rr]eads|[Ss]ays)\s+(?!(?:That|There|The|A|An|It|This|No|Nothing|Something|You|We|They|He|She|I|Is|Are)\b)"
+    r"([A-Z0-9][^.;!?]*?)\s*[.;!?]?\s*$",
+)
 _READ_CUES = re.compile(
     r"\b(?:say|says|said|saying|read|reads|reading|text|texts|written|writing|sign|signs|label|labels|"
     r"caption|title|heading|headline|spell|spells|spelled|word|words|ocr|inscription|printed|banner|logo|"
@@ -316,6 +323,12 @@ def _quantity(words: list[str], start: int) -> tuple[object, str | None, int]:
                 n = 1
             expected = _comparative(words, j, n)
             first = j
+            low = number_value(words[j - 1]) if j > 0 else None
+            if low is None and j > 1 and words[j - 1] in ("to", "or"):
+                low = number_value(words[j - 2])
+            if low is not None and low < n:
+                # "3-4 people", "three or four people": a range
+                return f"{low}..{n}", "count", j - (1 if number_value(words[j - 1]) is not None else 2)
             lead = words[max(0, j - 3) : j]
             if expected != n:
                 first = j - (3 if len(lead) == 3 and lead[0] in ("no", "not") and lead[1:] in (["more", "than"], ["fewer", "than"], ["less", "than"]) else
@@ -442,7 +455,7 @@ def _text_claims(answer: str, s_start: int, s_end: int, index: int) -> list[Clai
             claims.append(Claim("text", match.group(0), quoted, quoted, index, start=s_start + match.start(1),
                                 end=s_start + match.end(1), category="text"))
     if not claims:
-        reads = _READS.search(sentence)
+        reads = _READS.search(sentence) or _READS_BARE.search(sentence)
         if reads:
             quoted = reads.group(1).strip().rstrip(".")
             if quoted:
@@ -595,7 +608,8 @@ def _clause_claims(
         if obj is not None:
             subject, size = obj
             nxt_word = words[i + size] if i + size < len(words) else ""
-            is_modifier = (
+            possessive = toks[i + size - 1].word.endswith("'s")
+            is_modifier = not possessive and (
                 (size == 1 and word in COLOURS and _object_at(toks, i + 1, extra) is not None)
                 or (size == 1 and word in ("orange",) and nxt_word.isalpha() and nxt_word not in FUNCTION)
                 or nxt_word in COMPOUND_HEADS
@@ -606,6 +620,10 @@ def _clause_claims(
                 continue
             expected, kind, cue = _quantity(words, i)
             a = cue if cue >= 0 else i
+            after = words[i + size : i + size + 2]
+            if i >= 2 and words[i - 2 : i] == ["number", "of"] and len(after) == 2 and after[0] in ("is", "was", "are") and number_value(after[1]) is not None:
+                # "the number of people is 4"
+                expected, kind, a = number_value(after[1]), "count", i - 2
             negated = kind == "absence" or (verbal_neg >= 0 and kind != "count") or (list_neg and kind is None)
             # "the bus is not in the photo": a copula negated after the noun
             tail = words[i + size : i + size + 4]
