@@ -31,9 +31,10 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from lensmith.memory.deferred import Journal, read_counts, write_counts
 from lensmith.memory.locking import StoreLock
 from lensmith.memory.minilm import MINILM  # noqa: F401 - registers the model for `lensmith models`
-from lensmith.runtime.artifacts import Artifact, DetectArtifact, OcrArtifact
+from lensmith.runtime.artifacts import Artifact, DetectArtifact, OcrArtifact, parse_artifact
 from lensmith.runtime.errors import ToolError
 from lensmith.tools.clip import ClipModel
 
@@ -272,6 +273,23 @@ class _Persistent(_Backend):
                 yield self._client
             finally:
                 self._seen = self.lock.bump()
+                self._save_counts()
+
+    def _save_counts(self) -> None:
+        try:
+            counts = {c.name: self._client.get_collection(c.name, embedding_function=None).count()
+                      for c in self._client.list_collections()}
+            write_counts(self.path, counts)
+        except Exception as exc:  # noqa: BLE001 - a missing count only costs a later open
+            log.debug("could not save the collection counts: %s", exc)
+            (self.path / "counts.json").unlink(missing_ok=True)
+
+    def saved_counts(self) -> dict[str, int] | None:
+        """Entries per collection after the last write, without opening Chroma (None: unknown)."""
+        counts = read_counts(self.path)
+        if counts is None and not (self.path / "chroma.sqlite3").exists():
+            return {}  # never written: empty
+        return counts
 
     def close(self) -> None:
         with self._mutex:
@@ -307,6 +325,11 @@ class MemoryStore:
         self._text_ef: MiniLMEmbedding | None = None
         self._clip: ClipModel | None = None
         self._clip_checked = False
+        # embedded stores defer a turn's writes to whoever opens Chroma next (see deferred.py)
+        self._journals: dict[str, Journal] = {}
+        if isinstance(backend, _Persistent) and not prefix:
+            self._journals = {TURNS: Journal(backend.path, TURNS), IMAGE_TEXTS: Journal(backend.path, "images")}
+        self._flushing = threading.local()
 
     # ---- description -----------------------------------------------------------------
     @property
@@ -359,8 +382,39 @@ class MemoryStore:
             )
         return client.get_collection(full, embedding_function=ef)
 
+    def may_hold(self, *names: str) -> bool:
+        """False only when these collections are known to be empty, which an embedded store
+        tells without importing Chroma or loading MiniLM (a cold ``ask`` on an empty memory)."""
+        if not isinstance(self.backend, _Persistent):
+            return True
+        if any(self._journals[n].pending() for n in names if n in self._journals):
+            return True
+        counts = self.backend.saved_counts()
+        return counts is None or any(counts.get(self._name(n), 0) > 0 for n in names)
+
+    def flush_pending(self, *names: str) -> None:
+        """Write the deferred turns (TURNS) and chat photos (IMAGE_TEXTS) into Chroma."""
+        if getattr(self._flushing, "on", False):
+            return
+        self._flushing.on = True
+        try:
+            for name in names or tuple(self._journals):
+                journal = self._journals.get(name)
+                if journal is None or not journal.pending():
+                    continue
+                with journal.take() as records:
+                    if name == TURNS:
+                        self._write_turns(records)
+                    else:
+                        for r in records:
+                            self._note_image_now(r["path"], [a for a in map(parse_artifact, r["artifacts"]) if a],
+                                                 caption=r.get("caption"), sha256=r.get("sha256"))
+        finally:
+            self._flushing.on = False
+
     def collection(self, name: str, *, clip: ClipModel | None = None) -> Any | None:
         """A collection for reading, or None when nothing was ever written to it."""
+        self.flush_pending(TURNS if name in (TURNS, FACTS) else IMAGE_TEXTS)
         client = self.backend.client()
         if self._name(name) not in {c.name for c in client.list_collections()}:
             return None
@@ -389,10 +443,22 @@ class MemoryStore:
             meta["image_ids"] = list(image_ids)
         if image_paths:
             meta["image_paths"] = [str(p) for p in image_paths]
-        vec = self.text_ef.embed([doc])
+        record = {"id": f"{session_id}/{turn_id}", "doc": doc, "meta": meta}
+        journal = self._journals.get(TURNS)
+        if journal is not None and not journal.full():
+            journal.append(record)
+        else:
+            self._write_turns([record])
+
+    def _write_turns(self, records: Sequence[dict]) -> None:
+        if not records:
+            return
+        latest = {r["id"]: r for r in records}  # a turn journaled twice: the last one wins
+        vecs = self.text_ef.embed([r["doc"] for r in latest.values()])
         with self.backend.writing() as client:
             self._collection(client, TURNS).upsert(
-                ids=[f"{session_id}/{turn_id}"], documents=[doc], metadatas=[meta], embeddings=vec
+                ids=list(latest), documents=[r["doc"] for r in latest.values()],
+                metadatas=[r["meta"] for r in latest.values()], embeddings=vecs,
             )
 
     def add_fact(self, fact: str, *, evidence: list[str], session_id: str | None) -> str:
@@ -412,7 +478,7 @@ class MemoryStore:
         self, query: str, *, k: int = 3, session_id: str | None = None, min_score: float = 0.25
     ) -> list[dict]:
         """Past turns (from other sessions) and facts relevant to ``query``: at most k of each."""
-        if not query.strip() or k <= 0:
+        if not query.strip() or k <= 0 or not self.may_hold(TURNS, FACTS):
             return []
         qvec = self.text_ef.embed([query])
         out: list[dict] = []
@@ -446,6 +512,19 @@ class MemoryStore:
         p = Path(path)
         if not p.is_file():
             log.info("not noting %s: no such file", path)
+            return
+        journal = self._journals.get(IMAGE_TEXTS)
+        if journal is not None and not journal.full():
+            journal.append({"path": str(p.resolve()), "sha256": file_sha256(p), "caption": caption,
+                            "artifacts": [a.model_dump(mode="json") for a in artifacts]})
+            return
+        self._note_image_now(path, artifacts, caption=caption)
+
+    def _note_image_now(self, path: str, artifacts: list[Artifact], *, caption: str | None = None,
+                        sha256: str | None = None) -> None:
+        p = Path(path)
+        if not p.is_file() or (sha256 is not None and file_sha256(p) != sha256):
+            log.info("not noting %s: gone or changed since the tools looked at it", path)
             return
         from PIL import Image
 
@@ -593,6 +672,7 @@ class MemoryStore:
     def forget_images(self, keys: Sequence[str]) -> int:
         if not keys:
             return 0
+        self.flush_pending(IMAGE_TEXTS)
         with self.backend.writing() as client:
             names = {c.name for c in client.list_collections()}
             if self._name(IMAGE_TEXTS) in names:
@@ -617,6 +697,7 @@ class MemoryStore:
 
     def forget_session(self, session_id: str) -> int:
         removed = 0
+        self.flush_pending(TURNS)
         with self.backend.writing() as client:
             names = {c.name for c in client.list_collections()}
             for name in (TURNS, FACTS):
@@ -639,7 +720,9 @@ class MemoryStore:
             return len(found)
 
     def forget_all(self) -> dict[str, int]:
-        """Delete every collection (documents, metadata and vectors)."""
+        """Delete every collection (documents, metadata and vectors), and what waits to be written."""
+        for journal in self._journals.values():
+            journal.discard()
         counts = self.counts()
         with self.backend.writing() as client:
             names = {c.name for c in client.list_collections()}
