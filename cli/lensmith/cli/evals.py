@@ -236,7 +236,7 @@ def compare_runs(
         for p in paired:
             console.print(
                 f"[bold]{p['group']} · {p['outcome']}[/] ({p['n']} shared cases): [bold]{p['verdict']}[/] — "
-                f"A {fmt(p['a'])}, B {fmt(p['b'])}, B − A {fmt(p['b_minus_a'])} (paired bootstrap over images, 95%), "
+                f"A {fmt(p['a'])}, B {fmt(p['b'])} (Wilson), B − A {fmt(p['b_minus_a'])} (paired bootstrap over images), "
                 f"McNemar exact p = {p['mcnemar']['p_value']:.3g}"
             )
     else:

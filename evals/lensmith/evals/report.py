@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lensmith.evals.dataset import Dataset
-from lensmith.evals.stats import bootstrap, fmt, mcnemar, paired_bootstrap, verdict
+from lensmith.evals.stats import fmt, mcnemar, paired_bootstrap, verdict, wilson
 
 SMOKE_SOURCES = {"photo", "scene"}
 SMOKE_NOTE = (
@@ -212,8 +212,8 @@ def compare_cases(run_a: Path, run_b: Path, *, resamples: int = 2000) -> list[di
 
             diff = paired_bootstrap(outcomes, rate, clusters=clusters, resamples=resamples)
             test = mcnemar([o[0] == 1.0 for o in outcomes], [o[1] == 1.0 for o in outcomes])
-            a_iv = bootstrap([o[0] for o in outcomes], rate, clusters=clusters, resamples=resamples)
-            b_iv = bootstrap([o[1] for o in outcomes], rate, clusters=clusters, resamples=resamples)
+            a_iv = wilson(int(sum(o[0] for o in outcomes)), len(outcomes))
+            b_iv = wilson(int(sum(o[1] for o in outcomes)), len(outcomes))
             out.append({"group": group, "outcome": key, "n": len(mine), "a": a_iv.as_dict(), "b": b_iv.as_dict(),
                         "b_minus_a": diff.as_dict(), "mcnemar": test.as_dict(), "verdict": verdict(diff)})  # fmt: skip
     return out
