@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,7 @@ class _Turn:
         self.cancel = cancel
         self.max_steps = max_steps
         self.model_calls = 0
+        self.recall: Future[tuple[Any, list[Recalled]]] | None = None  # (memory, recalled), see _start_background
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -323,6 +325,7 @@ class Agent:
             trace.planner, trace.planner_note = choice.name, choice.reason
             emit(TurnStarted(question=question, images=trace.images, planner=choice.name,
                              planner_note=choice.reason, **turn.ids()))
+            self._start_background(turn, session, stored, choice)
             own_policy, session.store.policy = session.store.policy, self.tool_policy()
             try:
                 await self._plan_and_answer(turn, session, stored, choice)
@@ -368,11 +371,13 @@ class Agent:
         self, turn: _Turn, session: Session, stored: list[StoredImage], choice: PlannerChoice
     ) -> None:
         trace = turn.trace
-        memory = self.memory
-        if memory is not None:
-            trace.recalled = self._recall(memory, trace.question, session.id)
-            if trace.recalled:
-                turn.emit(MemoryRecalled(items=trace.recalled, **turn.ids()))
+        if turn.recall is not None:
+            memory, trace.recalled = await asyncio.wrap_future(turn.recall)
+        else:
+            memory = self.memory
+            trace.recalled = self._recall(memory, trace.question, session.id) if memory is not None else []
+        if trace.recalled:
+            turn.emit(MemoryRecalled(items=trace.recalled, **turn.ids()))
         message = self._human_message(trace.question, stored, trace.recalled, send_pixels=not choice.heuristic)
 
         def on_progress(event: Progress) -> None:
@@ -431,6 +436,41 @@ class Agent:
                 blocks.append({"type": "image", "base64": _jpeg_b64(image), "mime_type": "image/jpeg"})
         return HumanMessage(content=blocks)  # type: ignore[arg-type]
 
+    def _start_background(self, turn: _Turn, session: Session, stored: list[StoredImage], choice: PlannerChoice) -> None:
+        """Start, each in its own thread, what the turn will wait for: opening memory and
+        recalling from it (which loads nothing when memory holds no turns or facts), and
+        loading the models of the tools the first planning step will call. Model loads and
+        predictions release the GIL, so on two cores these overlap instead of adding up.
+
+        Only the rule-based planner's first step is known in advance (a cheap, deterministic
+        function of the question), so only its tools are warmed; a warm-up that fails is
+        left to the real call to report."""
+
+        def recall() -> tuple[Any, list[Recalled]]:
+            memory = self.memory
+            return memory, (self._recall(memory, turn.trace.question, session.id) if memory is not None else [])
+
+        turn.recall = _in_thread(recall, "lensmith-recall")
+        if choice.heuristic and stored:
+            question = turn.trace.question
+
+            def on_progress(event: Progress) -> None:
+                turn.emit(ModelLoading(source=event.source, message=event.message, fraction=event.fraction,
+                                       **turn.ids()))
+
+            def warm_up() -> None:
+                tools = {t.name: t for t in self.registry.tools()}
+                reply = choice.model.bind_tools(list(tools.values())).invoke(
+                    [self._human_message(question, stored, [], send_pixels=False)]
+                )
+                with progress_to(on_progress):
+                    for name in dict.fromkeys(c["name"] for c in getattr(reply, "tool_calls", [])):
+                        setup = getattr(tools.get(name), "ensure_setup", None)
+                        if setup is not None:
+                            setup()
+
+            _in_thread(warm_up, "lensmith-warm-up")
+
     def _recall(self, memory: Any, question: str, session_id: str) -> list[Recalled]:
         try:
             items = memory.recall(question, k=self.settings.memory.recall_k, session_id=session_id)
@@ -454,6 +494,21 @@ class Agent:
 
 
 # ---- helpers ----------------------------------------------------------------------
+def _in_thread(work: Callable[[], Any], name: str) -> Future[Any]:
+    """Run ``work`` in a daemon thread (a cancelled turn does not wait for it)."""
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # noqa: BLE001 - handed to whoever waits on it
+            log.debug("%s failed: %s", name, exc)
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
 def _run_sync(coro: Any) -> Any:
     """Like ``asyncio.run``, but a cancelled turn returns at once instead of waiting
     for a tool still running in a worker thread (its result is discarded)."""
@@ -581,6 +636,7 @@ def _artifact_files(session: Session, calls: list[ToolCallRecord]) -> list[str]:
                 files.append(str(session.store.file(image_id)))
             except ImageError:
                 continue
+        files.extend(call.artifact.files)
     return files
 
 
