@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -41,7 +42,17 @@ def import_ultralytics() -> Any:
     os.environ.setdefault("YOLO_VERBOSE", "False")
     import ultralytics
     from PIL import Image
-    from ultralytics.utils import patches
+    from ultralytics.utils import LOGGER, patches
+
+    # its loader lines ("Loading … for OpenVINO inference...") go to stdout whatever
+    # YOLO_VERBOSE says once set; only lensmith's --verbose (INFO logging) lets them through,
+    # and then on stderr, where they cannot corrupt --json output
+    verbose = logging.getLogger("lensmith").isEnabledFor(logging.INFO)
+    LOGGER.setLevel(logging.INFO if verbose else logging.ERROR)
+    for handler in LOGGER.handlers:
+        handler.setLevel(logging.NOTSET)
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setStream(sys.stderr)
 
     # ultralytics replaces PIL.Image.open process-wide with a version that tries to
     # pip-install pi-heif on any file Pillow cannot identify; lensmith decodes images
