@@ -26,7 +26,6 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from lensmith.agent.config import Settings, load_settings
-from lensmith.agent.databases import ensure_sound
 from lensmith.agent.events import (
     AnswerDrafted,
     Event,
@@ -48,6 +47,7 @@ from lensmith.agent.trace import Recalled, ToolCallRecord, TurnTrace, Verdict
 from lensmith.runtime import paths
 from lensmith.runtime.access import ImagePolicy
 from lensmith.runtime.artifacts import Artifact, parse_artifact
+from lensmith.runtime.databases import ensure_sound
 from lensmith.runtime.errors import ImageError
 from lensmith.runtime.images import StoredImage, use_store
 from lensmith.runtime.progress import Progress, progress_to
@@ -207,11 +207,8 @@ class Agent:
                 try:
                     from lensmith.memory import open_memory
 
-                    folder = paths.memory_dir()
-                    if not self.settings.memory.chroma_url:
-                        ensure_sound(folder / "chroma.sqlite3", "memory database", move=folder)
-                        folder = paths.memory_dir()
-                    self._memory = open_memory(folder, url=self.settings.memory.chroma_url)
+                    # a damaged embedded store is moved aside by open_memory, and the user told
+                    self._memory = open_memory(paths.memory_dir(), url=self.settings.memory.chroma_url)
                 except Exception as exc:  # noqa: BLE001 - memory is a help, never a blocker
                     log.warning("memory unavailable: %s", exc)
                     self._memory = False

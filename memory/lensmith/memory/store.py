@@ -35,6 +35,7 @@ from lensmith.memory.deferred import Journal, read_counts, write_counts
 from lensmith.memory.locking import StoreLock
 from lensmith.memory.minilm import MINILM  # noqa: F401 - registers the model for `lensmith models`
 from lensmith.runtime.artifacts import Artifact, DetectArtifact, OcrArtifact, parse_artifact
+from lensmith.runtime.databases import ensure_sound
 from lensmith.runtime.errors import ToolError
 from lensmith.tools.clip import ClipModel
 
@@ -89,6 +90,7 @@ class Seen:
     text: str = ""
     caption: str = ""
     analysed: bool = False  # detect/read_text ran on it
+    ocr_note: str = ""  # why OCR did not run, when a text check skipped it (see textcheck.py)
 
     @classmethod
     def from_artifacts(cls, artifacts: Sequence[Artifact], caption: str | None = None) -> Seen:
@@ -162,6 +164,8 @@ class ImageRecord:
             "text": seen.text[:500],
             "caption": seen.caption[:500],
         }
+        if seen.ocr_note:
+            meta["ocr"] = seen.ocr_note
         if seen.label_counts:  # Chroma rejects empty lists; a missing key never matches $contains
             meta["labels"] = sorted(seen.label_counts)
         return meta
@@ -309,6 +313,9 @@ def _persistent(path: Path) -> _Persistent:
     key = str(path.expanduser().resolve())
     with _backends_lock:
         if key not in _backends:
+            # a damaged database is moved aside (never replaced in place) and the user told
+            if ensure_sound(Path(key) / "chroma.sqlite3", "memory database", move=Path(key)):
+                Path(key).mkdir(parents=True, exist_ok=True)
             _backends[key] = _Persistent(Path(key))
         return _backends[key]
 
