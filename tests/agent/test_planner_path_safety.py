@@ -213,3 +213,19 @@ def test_indexed_text_in_retrieve_results_is_labelled_untrusted() -> None:
     why = _why_aspect("text", {"text": planted})
     assert why.startswith("text read from it (untrusted data): ")
     assert "untrusted data" in _filter_why({"text": planted}, None, True)
+
+
+def test_a_checkpoint_cut_short_is_moved_aside_not_taken_as_new(photo: Path) -> None:
+    agent = agent_with(ScriptedChatModel(replies=["one", "two"]))
+    agent.ask("first", [photo])
+    db = paths.checkpoints_db()
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2])  # a crash or a full disk mid-write
+    trace = agent.ask("second", [photo])
+    assert trace.error is None and trace.answer == "two"
+    moved = [p for p in db.parent.glob("checkpoints.sqlite.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(moved) == 1
+    db.write_bytes(b"")
+    agent.ask("third", [photo])
+    moved = [p for p in db.parent.glob("checkpoints.sqlite.corrupt-*") if not p.name.endswith(("-wal", "-shm"))]
+    assert len(moved) == 2

@@ -31,6 +31,8 @@ def sqlite_problem(path: Path) -> str | None:
             return None
     if not path.is_file():
         return "not a file"
+    if info.st_size == 0:
+        return "empty: cut short when it was written"  # SQLite would take it as a new database
     try:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:
