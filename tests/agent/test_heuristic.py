@@ -9,37 +9,62 @@ import pytest
 
 from lensmith.agent.config import Settings
 from lensmith.agent.loop import Agent
-from lensmith.agent.planners.intent import read_intent
+from lensmith.agent.planners.intent import load_data, mask_objects, read_intent, split_question
 from lensmith.tools.registry import Registry
 
 
 @pytest.mark.parametrize(
-    ("question", "wants", "objects", "unknown"),
+    ("question", "kinds", "objects", "unknown"),
     [
-        ("how many people are there and is there a bus?", {"count"}, ["person", "bus"], []),
-        ("what does the sign say?", {"read"}, [], []),
-        ("cut out the cat", {"segment"}, ["cat"], []),
-        ("remove the cat", {"edit"}, ["cat"], []),
-        ("is there a printer?", {"count"}, [], ["printer"]),
-        ("where is the red car?", {"count"}, ["car"], []),
-        ("Are there any dogs or cats?", {"count"}, ["dog", "cat"], []),
-        ("how many phones are on the sofa?", {"count"}, ["cell phone", "couch"], []),
-        ("find my photos with a cat", {"retrieve"}, ["cat"], []),
-        ("remember that my cat is called Tom", {"remember"}, [], []),
+        ("how many people are there and is there a bus?", ["count", "presence"], [["person"], ["bus"]], [[], []]),
+        ("how many people are there and what vehicles?", ["count", "list"], [["person"], []], [[], []]),
+        ("what does the sign say?", ["read"], [[]], [[]]),
+        ("cut out the cat", ["segment"], [["cat"]], [[]]),
+        ("remove the cat", ["edit"], [["cat"]], [[]]),
+        ("is there a printer?", ["presence"], [[]], [["printer"]]),
+        ("where is the red car?", ["locate"], [["car"]], [[]]),
+        ("Are there any dogs or cats?", ["presence"], [["dog", "cat"]], [[]]),
+        ("find my photos with a cat", ["retrieve"], [["cat"]], [[]]),
+        ("remember that my cat is called Tom", ["remember"], [["cat"]], [[]]),
+        ("what color is the bus?", ["colour"], [["bus"]], [[]]),
+        ("what is the man holding?", ["relation"], [["person"]], [[]]),
+        ("is this photo taken indoors?", ["scene"], [[]], [[]]),
+        ("Can I print my documents here?", ["availability"], [[]], [[]]),
+        ("are there more people than buses?", ["compare"], [["person", "bus"]], [[]]),
+        ("what is my dog called?", ["recall"], [["dog"]], [[]]),
+        ("xq zzv blorp?", ["unknown"], [[]], [[]]),
     ],
 )
-def test_intent(question, wants, objects, unknown):
+def test_intent(question, kinds, objects, unknown):
     intent = read_intent(question)
-    assert wants <= intent.wants
-    assert intent.objects == objects
-    assert intent.unknown == unknown
+    assert intent.kinds == kinds, [(p.kind, p.score, p.runner_up) for p in intent.parts]
+    assert [p.objects for p in intent.parts] == objects
+    assert [p.unknown for p in intent.parts] == unknown
 
 
-def test_intent_of_edits():
-    assert read_intent("replace the dog with a teddy bear").replacement == "teddy bear"
-    assert read_intent("replace the dog with a teddy bear").objects == ["dog"]
-    assert read_intent("make the car red").colour == "red"
-    assert read_intent("remember that the wifi code is 1234").fact == "the wifi code is 1234"
+def test_intent_details():
+    assert read_intent("replace the dog with a teddy bear").parts[0].replacement == "teddy bear"
+    assert read_intent("replace the dog with a teddy bear").parts[0].objects == ["dog"]
+    assert read_intent("make the car red").parts[0].colour == "red"
+    assert read_intent("remember that the wifi code is 1234").parts[0].fact == "the wifi code is 1234"
+    assert read_intent("Can I print my documents here?").parts[0].activity["activity"] == "printing"
+    # a fragment takes the previous part's intent; a pronoun its objects
+    cup = read_intent("is there a cup? and a spoon?")
+    assert cup.kinds == ["presence", "presence"] and cup.parts[1].objects == ["spoon"]
+    cat = read_intent("is there a cat, and what colour is it?")
+    assert cat.kinds == ["presence", "colour"] and cat.parts[1].objects == ["cat"]
+    # lists stay whole
+    assert split_question("is there a cat and a dog?") == ["is there a cat and a dog"]
+
+
+def test_exemplars_do_not_collide_once_objects_are_masked():
+    from collections import defaultdict
+
+    owners = defaultdict(set)
+    for name, entry in load_data()["intents"].items():
+        for example in entry["exemplars"]:
+            owners[mask_objects(example)[0]].add(name)
+    assert not {k: v for k, v in owners.items() if len(v) > 1}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +93,7 @@ def test_counts_people_and_finds_the_bus(samples):
     counts = call.artifact.counts()
     assert counts["bus"] == 1 and counts["person"] >= 3
     assert f"There are {counts['person']} people" in trace.answer
-    assert "There is 1 bus" in trace.answer
+    assert "Yes: there is 1 bus" in trace.answer  # the yes/no part answered yes/no
     assert trace.artifacts and Path(trace.artifacts[0]).exists()
 
 
@@ -76,7 +101,7 @@ def test_counts_people_and_finds_the_bus(samples):
 def test_says_it_cannot_tell_about_a_class_the_detector_does_not_know(samples):
     trace = heuristic_agent("detect").ask("is there a printer?", [samples / "bus.jpg"])
     assert trace.calls[0].artifact.not_detectable == ["printer"]
-    assert "cannot tell whether there is a printer" in trace.answer
+    assert "can't tell whether there is a printer" in trace.answer
     assert "No printer" not in trace.answer
 
 
@@ -126,7 +151,7 @@ def test_a_follow_up_question_reuses_the_last_images(samples):
     first = agent.ask("how many people are there?", [samples / "bus.jpg"])
     follow = agent.ask("and is there a bus?", session=agent.sessions.open(first.session_id))
     assert follow.calls[0].args["image"] == first.images[0]
-    assert "There is 1 bus" in follow.answer
+    assert "Yes: there is 1 bus" in follow.answer
 
 
 def test_without_an_image_it_asks_for_one():

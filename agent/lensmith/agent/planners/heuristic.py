@@ -1,10 +1,14 @@
 """The heuristic planner: transparent rules instead of a language model.
 
-It routes by intent (count/find → detect; read → read_text; cut out → detect then
-segment; remove/replace/recolour → segment then edit; similar photos → retrieve;
-"remember that …" → remember) and composes the answer from the tool results alone,
-citing the tool behind every sentence. It never invents anything a tool did not
-measure, and every answer it gives is labelled as coming from this planner.
+It reads what is asked with a sentence encoder against exemplar questions
+(:mod:`.intent`), splits compound questions, and plans the tools each part needs on
+each attached image: detect for counting, finding, comparing, listing and locating;
+read_text for reading; detect then colour for colours; detect and read_text for "can I
+… here?"; detect then segment or edit for cut-outs and edits; retrieve, remember. What
+no tool measures (actions, relations, the scene, emotions, identity) it says so, and
+still reports what it measured. It composes the answer from the tool results alone
+(:mod:`.compose`), citing the tool behind every sentence, and every answer it gives is
+labelled as coming from this planner.
 """
 
 from __future__ import annotations
@@ -21,12 +25,14 @@ from langchain_core.outputs import ChatGeneration, ChatResult
 from pydantic import Field
 
 from lensmith.agent.planners.compose import compose_answer
-from lensmith.agent.planners.intent import Intent, read_intent
+from lensmith.agent.planners.intent import DETECT_FAMILY, Ask, Intent, read_intent
 from lensmith.agent.prompts import GROUNDING_MARKER, MEMORY_MARKER
 from lensmith.runtime.artifacts import Artifact, DetectArtifact, parse_artifact
 
 LABEL = "heuristic planner (rule-based, no language model)"
 _IMAGE_ID = re.compile(r"img:[0-9a-f]{8}")
+_NAMED = re.compile(r"(img:[0-9a-f]{8}) \(([^,()]+?), \d+×\d+\)")
+COLOUR_BOXES = 3  # boxes per class whose colours are measured
 
 
 class _Turn:
@@ -39,14 +45,17 @@ class _Turn:
         blocks = _blocks(human)
         self.question = blocks[0] if blocks else ""
         self.memory = [b for b in blocks if b.startswith(MEMORY_MARKER)]
-        attached = [b for b in blocks[1:] if b.startswith("Attached images:")]
-        self.images = _IMAGE_ID.findall(" ".join(attached))
+        attached = " ".join(b for b in blocks[1:] if b.startswith("Attached images:"))
+        self.images = _IMAGE_ID.findall(attached)
+        self.names = dict(_NAMED.findall(attached))
+        self.follow_up = False
         if not self.images:  # a follow-up ("and how many cars?") is about the last images shown
             for message in reversed(messages[:start]):
                 if isinstance(message, HumanMessage):
-                    found = _IMAGE_ID.findall(" ".join(b for b in _blocks(message) if b.startswith("Attached images:")))
+                    earlier = " ".join(b for b in _blocks(message) if b.startswith("Attached images:"))
+                    found = _IMAGE_ID.findall(earlier)
                     if found:
-                        self.images = found
+                        self.images, self.names, self.follow_up = found, dict(_NAMED.findall(earlier)), True
                         break
         self.results: list[tuple[dict[str, Any], ToolMessage]] = []
         calls: dict[str, dict[str, Any]] = {}
@@ -109,56 +118,102 @@ class HeuristicPlanner(BaseChatModel):
         return tool in self.tool_names
 
     def _next_calls(self, turn: _Turn, intent: Intent) -> list[tuple[str, dict[str, Any]]]:
-        wants = intent.wants
-        first_round = not turn.results
-        calls: list[tuple[str, dict[str, Any]]] = []
-        if first_round:
-            if "remember" in wants and intent.fact and self._has("remember"):
-                return [("remember", {"fact": intent.fact, "evidence": turn.images})]
-            if "retrieve" in wants and self._has("retrieve"):
-                if turn.images and not intent.targets:
+        if not turn.results:
+            return self._first_round(turn, intent)
+        if turn.called("colour") or turn.called("segment") or turn.called("edit"):
+            return []
+        return self._second_round(turn, intent)
+
+    def _first_round(self, turn: _Turn, intent: Intent) -> list[tuple[str, dict[str, Any]]]:
+        for part in intent.parts:
+            if part.kind == "remember" and part.fact and self._has("remember"):
+                return [("remember", {"fact": part.fact, "evidence": turn.images})]
+            if part.kind == "retrieve" and self._has("retrieve"):
+                if turn.images and not part.targets:
                     return [("retrieve", {"image": turn.images[0]})]
-                return [("retrieve", {"query": turn.question})]
-            if not turn.images:
-                return []
-            for image in turn.images:
-                if wants & {"edit", "segment"} and self._has("detect"):
-                    calls.append(("detect", {"image": image, "classes": intent.targets}))
-                    continue
-                if "read" in wants and self._has("read_text"):
-                    calls.append(("read_text", {"image": image}))
-                if "count" in wants and self._has("detect") and ("read" not in wants or intent.targets):
-                    args: dict[str, Any] = {"image": image}
-                    if intent.targets:
-                        args["classes"] = intent.targets
-                    calls.append(("detect", args))
-            return calls
-        # second round: segment or edit what detect found
-        if wants & {"edit", "segment"} and not turn.called("segment") and not turn.called("edit"):
-            for artifact in turn.artifacts(DetectArtifact):
-                assert isinstance(artifact, DetectArtifact)
-                boxes = [d.box for d in artifact.detections if d.label in intent.objects]
-                if not boxes or artifact.image is None:
-                    continue
-                label = next(d.label for d in artifact.detections if d.label in intent.objects)
-                if "edit" in wants and self._has("edit"):
-                    calls.append(("edit", _edit_args(artifact.image, intent, label)))
-                elif self._has("segment"):
-                    calls.append(("segment", {"image": artifact.image, "boxes": boxes}))
+                return [("retrieve", {"query": part.text})]
+        if not turn.images:
+            return []
+        calls: list[tuple[str, dict[str, Any]]] = []
+        for image in turn.images:
+            look_all, classes, read, colour_whole = False, [], False, False
+            for part in intent.parts:
+                wanted = _detect_for(part)
+                if wanted is not False:
+                    if wanted is None:
+                        look_all = True
+                    else:
+                        classes.extend(c for c in wanted if c not in classes)
+                read = read or part.kind in ("read", "availability")
+                colour_whole = colour_whole or (part.kind == "colour" and not part.targets)
+            if (look_all or classes) and self._has("detect"):
+                calls.append(("detect", {"image": image} if look_all else {"image": image, "classes": classes}))
+            if read and self._has("read_text"):
+                calls.append(("read_text", {"image": image}))
+            if colour_whole and self._has("colour"):
+                calls.append(("colour", {"image": image}))
         return calls
 
+    def _second_round(self, turn: _Turn, intent: Intent) -> list[tuple[str, dict[str, Any]]]:
+        """Measure the colours of what detect found, or cut out / edit it."""
+        calls: list[tuple[str, dict[str, Any]]] = []
+        detects = [a for a in turn.artifacts(DetectArtifact) if isinstance(a, DetectArtifact)]
+        for part in intent.parts:
+            for artifact in detects:
+                if artifact.image is None:
+                    continue
+                if part.kind == "colour" and self._has("colour"):
+                    for label in part.objects:
+                        found = sorted((d for d in artifact.detections if d.label == label), key=lambda d: -d.score)
+                        for det in found[:COLOUR_BOXES]:
+                            calls.append(("colour", {"image": artifact.image, "box": det.box, "label": label}))
+                if part.kind in ("segment", "edit"):
+                    boxes = [d.box for d in artifact.detections if d.label in part.objects]
+                    if not boxes:
+                        continue
+                    label = next(d.label for d in artifact.detections if d.label in part.objects)
+                    if part.kind == "edit" and self._has("edit"):
+                        calls.append(("edit", _edit_args(artifact.image, part, label)))
+                    elif part.kind == "segment" and self._has("segment"):
+                        calls.append(("segment", {"image": artifact.image, "boxes": boxes}))
+        return _unique_calls(calls)
 
-def _edit_args(image: str, intent: Intent, label: str) -> dict[str, Any]:
-    if intent.replacement:
-        operation, prompt = "replace", intent.replacement
-    elif intent.colour:
-        operation, prompt = "recolor", intent.colour
+
+def _detect_for(part: Ask) -> list[str] | None | bool:
+    """What detect should look for to answer ``part``: class words, None for everything, False for nothing."""
+    kind = part.kind
+    if kind in DETECT_FAMILY:
+        return part.detect_classes
+    if kind in ("segment", "edit", "colour"):
+        return part.targets or False
+    if kind == "availability":
+        if part.activity:
+            return list(part.activity.get("objects", [])) or None
+        return None
+    if part.unmeasurable is not None and kind != "off_domain":
+        return part.detect_classes  # what was measured, next to what was not
+    return False
+
+
+def _edit_args(image: str, part: Ask, label: str) -> dict[str, Any]:
+    if part.replacement:
+        operation, prompt = "replace", part.replacement
+    elif part.colour:
+        operation, prompt = "recolor", part.colour
     else:
         operation, prompt = "remove", None
     args: dict[str, Any] = {"image": image, "operation": operation, "target": label}
     if prompt:
         args["prompt"] = prompt
     return args
+
+
+def _unique_calls(calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
+    out: list[tuple[str, dict[str, Any]]] = []
+    for call in calls:
+        if call not in out:
+            out.append(call)
+    return out
 
 
 def _blocks(message: BaseMessage) -> list[str]:
