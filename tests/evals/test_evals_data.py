@@ -135,6 +135,21 @@ def test_pope_cases_are_balanced_and_interleaved():
     assert all(c.expected["object"] in ("cat", "dog") for c in mixed if c.metadata["source"] == "scene")
 
 
+def test_measured_confusions_cover_the_shipped_photos():
+    import json
+
+    from lensmith.evals.confusions import CONFUSIONS_FILE, MEASURE_SCORE, false_positives
+
+    doc = json.loads(CONFUSIONS_FILE.read_text())
+    assert set(doc["detections"]) == set(photos()) and doc["min_score"] == MEASURE_SCORE
+    assert "yolo" in doc["detector"].lower()
+    for pid, dets in doc["detections"].items():
+        assert all(d[0] in COCO_CLASSES and d[1] >= MEASURE_SCORE for d in dets), pid
+    # a detection of a labelled or maybe class is no confusion
+    coffee = photos()["coffee"]
+    assert false_positives(coffee, ["cup", "dining table", "cake"]) == {"cake"}
+
+
 @pytest.fixture(scope="module")
 def shipped(tmp_path_factory):
     return shipped_items(tmp_path_factory.mktemp("shipped"), n_scenes=6)
