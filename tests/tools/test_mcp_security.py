@@ -162,6 +162,7 @@ async def test_http_server_is_authenticated_isolated_and_leaks_nothing(folders: 
         while client_folders(folders["tmp"]) and time.monotonic() < deadline:
             await _sleep(0.3)
         assert not client_folders(folders["tmp"]), "client image stores outlived their sessions"
+    assert not list(folders["tmp"].glob("lensmith-mcp-*")), "the server left client stores behind"
 
 
 async def _sleep(seconds: float) -> None:
@@ -191,6 +192,10 @@ async def test_stdio_server_refuses_devices_and_fifos_fast(folders: dict[str, Pa
         assert time.monotonic() - started < 10
         ok = await session.call_tool("colour", {"image": str(folders["shared"] / "red.png")})
         assert not ok.isError
+    deadline = time.monotonic() + 15  # the client closed stdin: the server cleans up and exits
+    while list(folders["tmp"].glob("lensmith-mcp-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not list(folders["tmp"].glob("lensmith-mcp-*")), "the server left client stores behind"
 
 
 def test_non_loopback_host_needs_a_configured_token(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ import json
 import logging
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -376,6 +377,10 @@ def serve(
         import uvicorn
 
         app = BearerAuth(server.streamable_http_app(), token)
+        if threading.current_thread() is threading.main_thread():
+            # uvicorn raises the signal again once it has shut down; without a handler of
+            # ours SIGTERM would end the process before the client stores are removed
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         clients.close()
