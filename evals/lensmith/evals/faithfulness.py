@@ -116,8 +116,12 @@ def grounding_aggregate(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
     claims = sum(r["scores"].get("claims", 0) for r in rows)
     supported = sum(r["scores"].get("supported", 0) for r in rows)
+    revised = sum(1 for r in rows if r["scores"].get("revised"))
     return {
         "grounded_share": supported / claims if claims else None,  # over all claims of the run
+        # the same with n and a 95% interval (claims of one answer are not independent: read it as rough)
+        "grounded_claims": wilson(supported, claims).as_dict(),
+        "revised_turns": wilson(revised, len(rows)).as_dict(),
         "contradicted_claims": sum(r["scores"].get("contradicted", 0) for r in rows),
         "unverified_claims": sum(r["scores"].get("unverified", 0) for r in rows),
         "revised_share": mean(1.0 if r["scores"].get("revised") else 0.0 for r in rows),
