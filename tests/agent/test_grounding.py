@@ -417,3 +417,13 @@ def test_colours_hold_against_the_colour_tools_measurement():
     assert [v.status for v in check_answer("The bus is red.", calls) if v.category == "colour"] == ["contradicted"]
     # a colour of something the tool did not measure stays unverified
     assert [v.status for v in check_answer("A man in a black jacket.", calls) if v.category == "colour"] == ["unverified"]
+
+
+def test_positions_of_a_counted_subset_and_the_middle():
+    people = detect_call([("person", 0.9, (0, 0, 100, 300)), ("person", 0.8, (20, 0, 120, 300)),
+                          ("person", 0.7, (270, 0, 330, 300)), ("person", 0.6, (500, 0, 590, 300))])  # fmt: skip
+    answer = "There are 4 people. Of the people: 2 on the left; 1 near the middle; 3 on the right."
+    got = [(v.expected, v.status) for v in check_answer(answer, [people], image_sizes=SIZE) if v.kind == "position"]
+    assert got == [("left", "supported"), ("middle", "supported"), ("right", "unverified")]
+    # "1 near" is a place, not an object the detector cannot see
+    assert not [v for v in check_answer(answer, [people], image_sizes=SIZE) if v.subject == "near"]

@@ -132,9 +132,11 @@ HEDGES = {
 }  # fmt: skip
 POSITIONS = {
     "left": "left", "right": "right", "top": "top", "bottom": "bottom", "upper": "top",
-    "lower": "bottom", "center": "center", "centre": "center", "middle": "center",
+    "lower": "bottom", "center": "center", "centre": "center", "middle": "middle",
 }  # fmt: skip
-POSITION_CUES = {"on", "at", "in", "to", "toward", "towards"}
+POSITION_CUES = {"on", "at", "in", "to", "toward", "towards", "near"}
+PREPOSITIONS = {"near", "nearby", "beside", "behind", "under", "underneath", "beneath", "above", "below", "between",
+                "inside", "among", "against", "along", "across", "around", "through", "toward", "towards", "within"}
 IMAGE_NOUNS = {"image", "images", "photo", "photos", "picture", "pictures", "pic", "pics", "shot", "shots", "one", "frame", "photograph"}  # fmt: skip
 # nouns that are about the answer, the tools or the frame, never claims about the scene
 META_NOUNS = IMAGE_NOUNS | {
@@ -485,7 +487,7 @@ def _noun_phrase(words: list[str], i: int) -> tuple[int, int] | None:
     if j >= len(words):
         return None
     head = words[j]
-    if not head.isalpha() or head in FUNCTION or head in META_NOUNS or head in ACTIONS or head in EMOTIONS or number_value(head) is not None:
+    if not head.isalpha() or head in FUNCTION or head in META_NOUNS or head in ACTIONS or head in EMOTIONS or head in PREPOSITIONS or number_value(head) is not None:
         return None
     end = j + 1
     nxt = words[end] if end < len(words) else ""
@@ -545,7 +547,13 @@ def extract_claims(
             if refs:
                 current = refs[-1][1]
         sentence_claims.sort(key=lambda c: (c.start, c.kind != "presence"))
-        claims.extend(sentence_claims)
+        seen: set[tuple[str, str, str]] = set()
+        for c in sentence_claims:
+            key = (c.kind, c.subject, repr(c.image))
+            if c.kind == "presence" and key in seen:
+                continue  # "the people … the people": one claim
+            seen.add(key)
+            claims.append(c)
     return claims
 
 
@@ -583,6 +591,12 @@ def _clause_claims(
         out.append(claim)
         return claim
 
+    if topic and words and number_value(words[0]) is not None and not any(_object_at(toks, k, extra) for k in range(len(words))):
+        where = _position(words, 1)
+        if where:
+            p_start, p_end, value = where
+            add("position", 0, p_end, topic, value, category="position", at_least=number_value(words[0]))
+            return out
     i = 0
     while i < len(words):
         word = words[i]

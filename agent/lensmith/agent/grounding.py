@@ -273,6 +273,8 @@ _THIRDS = {
     "top": lambda cx, cy: (cy < 1 / 3, cy > 2 / 3),
     "bottom": lambda cx, cy: (cy > 2 / 3, cy < 1 / 3),
     "center": lambda cx, cy: (1 / 3 <= cx <= 2 / 3 and 1 / 3 <= cy <= 2 / 3, cx < 1 / 6 or cx > 5 / 6 or cy < 1 / 6 or cy > 5 / 6),
+    # "in the middle" / "near the middle": across, as the composer and most answers mean it
+    "middle": lambda cx, cy: (1 / 3 <= cx <= 2 / 3, cx < 1 / 6 or cx > 5 / 6),
 }
 
 
@@ -307,6 +309,10 @@ def _check_position(claim: Claim, evidence: _Evidence, size_of: SizeLookup, name
     results = [(_in_region(str(claim.expected), cx, cy), det) for cx, cy, det in placed]
     observed = [f"centre at ({cx:.2f}, {cy:.2f}) of the image" for cx, cy, _ in placed]
     inside = [det for (yes, _), det in results if yes]
+    wanted = int(claim.extras.get("at_least", 1))
+    if inside and len(inside) < wanted:
+        return _verdict(claim, "unverified", observed=observed, evidence=ids, arts=arts,
+                        reason=f"{len(inside)} {claim.subject} box(es) lie in the {claim.expected} third, not {wanted}")
     if inside:
         score, confidence = _strength(inside, count=False)
         return _verdict(claim, "supported", observed=observed, evidence=ids, arts=arts, strength=score, confidence=confidence,
