@@ -481,6 +481,7 @@ class Agent:
             memory.add_turn(
                 session_id=session.id, turn_id=trace.turn_id, question=trace.question, answer=trace.answer,
                 image_ids=trace.images, image_paths=[s.source for s in stored], origin=self.origin,
+                from_memory=bool(trace.recalled) and not trace.calls,
             )
             for image in stored:
                 seen = [c.artifact for c in trace.calls if c.artifact is not None and c.artifact.image == image.id]

@@ -98,11 +98,13 @@ class Seen:
         lines: list[str] = []
         for artifact in artifacts:
             if isinstance(artifact, DetectArtifact):
-                seen.analysed = True
+                # only a look for every class is a full look: a chat's "is there a printer?" (a
+                # class-filtered detect) must not stand in for the photo's index entry
+                if getattr(artifact, "all_classes", not artifact.queried and not artifact.not_detectable):
+                    seen.analysed = True
                 for label, n in artifact.counts().items():
                     seen.label_counts[label] = max(seen.label_counts.get(label, 0), n)
             elif isinstance(artifact, OcrArtifact):
-                seen.analysed = True
                 spans = [s.text.strip() for s in artifact.spans if s.score >= TEXT_MIN_SCORE and len(s.text.strip()) >= 2]
                 if artifact.spans:
                     lines.extend(spans)
@@ -441,11 +443,14 @@ class MemoryStore:
     # ---- turns and facts -------------------------------------------------------------
     def add_turn(
         self, *, session_id: str, turn_id: str, question: str, answer: str,
-        image_ids: list[str], image_paths: list[str], origin: str | None = None,
+        image_ids: list[str], image_paths: list[str], origin: str | None = None, from_memory: bool = False,
     ) -> None:
+        """``from_memory``: the answer came from recalled items, not from tools; such a turn is
+        never recalled itself, so recollections do not nest."""
         doc = f"Q: {question.strip()}\nA: {answer.strip()}"
         meta: dict[str, Any] = {"session_id": session_id, "turn_id": turn_id, "time": time.time(),
-                                "question": question[:1000], "origin": origin or current_origin()}
+                                "question": question[:1000], "origin": origin or current_origin(),
+                                "from_memory": bool(from_memory)}
         if image_ids:
             meta["image_ids"] = list(image_ids)
         if image_paths:
@@ -493,11 +498,15 @@ class MemoryStore:
             turns = self.collection(TURNS)
             if turns is not None and turns.count():
                 where = {"session_id": {"$ne": session_id}} if session_id else None
-                res = turns.query(query_embeddings=qvec, n_results=min(k, turns.count()), where=where,
+                res = turns.query(query_embeddings=qvec, n_results=min(2 * k, turns.count()), where=where,
                                   include=["documents", "metadatas", "distances"])
+                kept = 0
                 for doc, meta, dist in zip(res["documents"][0], res["metadatas"][0], res["distances"][0], strict=True):
                     score = 1.0 - float(dist)
+                    if meta.get("from_memory") or kept >= k:
+                        continue  # a turn answered from memory is never recalled: no nesting
                     if score >= min_score:
+                        kept += 1
                         out.append({"kind": "turn", "text": doc, "score": round(score, 4),
                                     "source": f"turn:{meta['session_id']}/{meta['turn_id']}{_via(meta)}"})
             facts = self.collection(FACTS)
