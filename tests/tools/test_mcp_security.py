@@ -281,3 +281,23 @@ def test_a_client_is_never_dropped_in_the_middle_of_a_call(tmp_path: Path) -> No
     clients.sweep()
     assert clients.active() == 0 and not running.store.folder.exists()
     clients.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_sigterm_on_a_stdio_server_removes_the_client_stores(tmp_path: Path) -> None:
+    process = subprocess.Popen([str(LENSMITH), "mcp", "serve", "--tool", "colour"], env=env(tmp_path),
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 90
+        while not list(tmp_path.glob("lensmith-mcp-*")):  # the server is up
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        time.sleep(0.5)
+        process.terminate()
+        assert process.wait(timeout=20) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert not list(tmp_path.glob("lensmith-mcp-*"))

@@ -19,6 +19,7 @@ import hmac
 import io
 import json
 import logging
+import os
 import re
 import shutil
 import signal
@@ -368,6 +369,11 @@ def serve(
 ) -> None:
     """Run until stopped; client images are removed on the way out. HTTP needs ``token``."""
     server, clients = build_server(registry, options=options, host=host, port=port)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM: remove the client stores, then leave at once (a stdio server's stdin
+        # reader would hold a normal exit; uvicorn raises the signal again after its own
+        # graceful shutdown, which without this handler would skip the cleanup)
+        signal.signal(signal.SIGTERM, lambda *_: (clients.close(), os._exit(0)))
     try:
         if transport == "stdio":
             server.run("stdio")
@@ -377,10 +383,6 @@ def serve(
         import uvicorn
 
         app = BearerAuth(server.streamable_http_app(), token)
-        if threading.current_thread() is threading.main_thread():
-            # uvicorn raises the signal again once it has shut down; without a handler of
-            # ours SIGTERM would end the process before the client stores are removed
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         clients.close()
