@@ -13,6 +13,7 @@ labelled as coming from this planner.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ from lensmith.runtime.artifacts import Artifact, DetectArtifact, parse_artifact
 
 LABEL = "heuristic planner (rule-based, no language model)"
 _IMAGE_ID = re.compile(r"img:[0-9a-f]{8}")
-_NAMED = re.compile(r"(img:[0-9a-f]{8}) \(([^,()]+?), \d+×\d+\)")
+_NAMED = re.compile(r'(img:[0-9a-f]{8}) \(\d+×\d+, file name \(untrusted data\): ("(?:[^"\\]|\\.)*")\)')
 COLOUR_BOXES = 3  # boxes per class whose colours are measured
 
 
@@ -47,7 +48,7 @@ class _Turn:
         self.memory = [b for b in blocks if b.startswith(MEMORY_MARKER)]
         attached = " ".join(b for b in blocks[1:] if b.startswith("Attached images:"))
         self.images = _IMAGE_ID.findall(attached)
-        self.names = dict(_NAMED.findall(attached))
+        self.names = _names(attached)
         self.follow_up = False
         if not self.images:  # a follow-up ("and how many cars?") is about the last images shown
             for message in reversed(messages[:start]):
@@ -55,7 +56,7 @@ class _Turn:
                     earlier = " ".join(b for b in _blocks(message) if b.startswith("Attached images:"))
                     found = _IMAGE_ID.findall(earlier)
                     if found:
-                        self.images, self.names, self.follow_up = found, dict(_NAMED.findall(earlier)), True
+                        self.images, self.names, self.follow_up = found, _names(earlier), True
                         break
         self.results: list[tuple[dict[str, Any], ToolMessage]] = []
         calls: dict[str, dict[str, Any]] = {}
@@ -213,6 +214,21 @@ def _unique_calls(calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[str, di
     for call in calls:
         if call not in out:
             out.append(call)
+    return out
+
+
+def _names(attached: str) -> dict[str, str]:
+    """Image id → file name, to name each photo in the answer. A file name is untrusted data:
+    only a short run of plain characters of it is repeated."""
+    out = {}
+    for image_id, quoted in _NAMED.findall(attached):
+        try:
+            name = str(json.loads(quoted))
+        except ValueError:
+            continue
+        safe = re.sub(r"[^\w.\- ]+", "_", name)[:40].strip()
+        if safe:
+            out[image_id] = safe
     return out
 
 
