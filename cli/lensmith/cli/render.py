@@ -113,5 +113,5 @@ def render_trace(trace: TurnTrace, console: Console) -> None:
         for item in trace.recalled:
             console.print(f"  [dim]- ({item.kind}, {item.source})[/] {item.text}", highlight=False)
     for path in trace.artifacts:
-        console.print(f"[dim]artifact:[/] {path}", highlight=False)
+        console.print(f"[dim]artifact:[/] {path}", highlight=False, soft_wrap=True)  # a path stays one line
     console.print(f"[dim]session {trace.session_id} · {trace.duration_s:.1f}s[/]", highlight=False)
