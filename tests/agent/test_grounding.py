@@ -427,3 +427,26 @@ def test_positions_of_a_counted_subset_and_the_middle():
     assert got == [("left", "supported"), ("middle", "supported"), ("right", "unverified")]
     # "1 near" is a place, not an object the detector cannot see
     assert not [v for v in check_answer(answer, [people], image_sizes=SIZE) if v.subject == "near"]
+
+
+def test_sentences_about_the_tools_are_not_claims_about_the_image():
+    answer = ("I can't tell: no tool here measures how things relate to each other (holding, sitting on, wearing, "
+              "next to); answering it would need a captioning model (or a multimodal language model planner).")
+    assert extract_claims(answer) == []
+    assert [c.kind for c in extract_claims("The detector found 1 cat (yolo11n_int8_openvino_model).")] == ["count"]
+
+
+def test_orange_the_colour_and_orange_the_fruit():
+    colour = [(c.category, c.subject) for c in extract_claims("The cat's dominant colours: brown 72%, orange 24%.")]
+    assert ("colour", "cat") in colour and ("object", "orange") not in colour
+    assert [(c.kind, c.subject) for c in extract_claims("There is an orange.")] == [("presence", "orange")]
+
+
+def test_long_quotes_with_apostrophes_and_text_bearers():
+    page = ocr_call("Region-based segmentation\n'MHIL uLA MABRiD is here", score=0.9)
+    long = "A line of text that goes on and on " * 8
+    answer = f'The text reads: "Region-based segmentation / \'MHIL uLA MABRiD is here" (read_text). It says "{long}".'
+    verdicts = [v for v in check_answer(answer, [page]) if v.kind == "text"]
+    assert [v.status for v in verdicts] == ["supported", "contradicted"]
+    sign = one('A sign reads "Region-based segmentation".', [page], "presence")
+    assert (sign.status, sign.confidence) == ("supported", "low") and "OCR read text" in sign.reason

@@ -182,7 +182,15 @@ _TOKEN = re.compile(
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-_QUOTED = re.compile(r"(?<![\w])[\"“'‘«]([^\"”'’»\n]{1,200}?)[\"”'’»](?![\w])")
+# quoted text: a double-quoted passage may hold apostrophes and OCR junk ("'MHIL uLA")
+_QUOTED = re.compile(
+    r"(?<![\w])(?:\"([^\"\n]{1,2000}?)\"|“([^”\n]{1,2000}?)”|«([^»\n]{1,2000}?)»|['‘]([^'’\"\n]{1,200}?)['’])(?![\w])"
+)
+
+
+def _group(match: re.Match[str]) -> int:
+    """The index of the alternative of :data:`_QUOTED` that matched."""
+    return next(k for k in range(1, 5) if match.group(k) is not None)
 _READS = re.compile(
     r"\b(?:reads?|says?|saying|spells?|text is|text:|written)\s*:\s*(.+?)\s*$", re.IGNORECASE
 )
@@ -201,6 +209,11 @@ _READ_CUES = re.compile(
 )
 # claims of certainty ("all with high confidence"); saying "low confidence" is a hedge, not a claim
 _CONFIDENCE = re.compile(r"\b(?:high|strong|full|great)\s+confidence\b|\bconfidently\b|\bclearly\s+(?:visible|detected)\b", re.IGNORECASE)
+_META = re.compile(
+    r"\b(?:can(?:no|')t|can not|unable to|not able to)\s+(?:tell|say|see|know|judge|determine|verify)\b|\bno tool\b|"
+    r"\bwould need\b|\bnothing (?:here )?measures?\b|\bnot (?:measured|verified)\b|\bdoes not know\b|\bdoesn't know\b",
+    re.IGNORECASE,
+)
 _FILE = re.compile(r"(?<![\w/.-])[\w.-]+\.(?:jpe?g|png|gif|webp|bmp|tiff?)\b|\bimg:[0-9a-f]{4,}\b", re.IGNORECASE)
 # model names, paths, URLs and identifiers ("yolo11n_int8_openvino_model", "$LENSMITH_WEIGHTS/x"): never scene words
 _IDENTIFIER = re.compile(r"\S*[_/\\$@]\S*|\b[a-z]+\d+[a-z\d]*\b|\b\w+://\S+", re.IGNORECASE)
@@ -452,14 +465,15 @@ def _text_claims(answer: str, s_start: int, s_end: int, index: int) -> list[Clai
     if not _READ_CUES.search(_QUOTED.sub(" ", sentence)):
         return claims
     for match in _QUOTED.finditer(sentence):
-        quoted = match.group(1).strip()
+        k = _group(match)
+        quoted = match.group(k).strip()
         if quoted and not _FILE.fullmatch(quoted):
-            claims.append(Claim("text", match.group(0), quoted, quoted, index, start=s_start + match.start(1),
-                                end=s_start + match.end(1), category="text"))
+            claims.append(Claim("text", match.group(0), quoted, quoted, index, start=s_start + match.start(k),
+                                end=s_start + match.end(k), category="text"))
     if not claims:
         reads = _READS.search(sentence) or _READS_BARE.search(sentence)
         if reads:
-            quoted = reads.group(1).strip().rstrip(".")
+            quoted = re.sub(r"\s*\([^()]*\)\s*$", "", reads.group(1).strip().rstrip(".")).strip().strip('"“”')
             if quoted:
                 claims.append(Claim("text", reads.group(0), quoted, quoted, index, start=s_start + reads.start(1),
                                     end=s_start + reads.start(1) + len(quoted), category="text"))
@@ -546,6 +560,11 @@ def extract_claims(
             topic = next((c.subject for c in reversed(found) if c.kind in ("presence", "count") and c.known), topic)
             if refs:
                 current = refs[-1][1]
+        meta = _META.search(masked)
+        if meta:
+            # "no tool here measures how things relate (holding, next to)": words about the tools
+            cut = s_start + meta.start()
+            sentence_claims = [c for c in sentence_claims if c.start < cut or (c.kind != "attribute" and c.known)]
         sentence_claims.sort(key=lambda c: (c.start, c.kind != "presence"))
         seen: set[tuple[str, str, str]] = set()
         for c in sentence_claims:
@@ -625,7 +644,7 @@ def _clause_claims(
             possessive = toks[i + size - 1].word.endswith("'s")
             is_modifier = not possessive and (
                 (size == 1 and word in COLOURS and _object_at(toks, i + 1, extra) is not None)
-                or (size == 1 and word in ("orange",) and nxt_word.isalpha() and nxt_word not in FUNCTION)
+                or (size == 1 and word == "orange" and _colour_context(words, i))
                 or nxt_word in COMPOUND_HEADS
                 or (_object_at(toks, i + size, extra) is not None and word in ("remote", "apple", "tv", "coffee", "table", "dog", "cat", "car", "bus", "pizza", "cake", "teddy"))
             )
@@ -693,6 +712,14 @@ def _clause_claims(
     return out
 
 
+def _colour_context(words: list[str], i: int) -> bool:
+    """Is "orange" at ``words[i]`` a colour ("orange suit", "brown 72%, orange 24%")?"""
+    nxt = words[i + 1] if i + 1 < len(words) else ""
+    if nxt.isalpha() and nxt not in FUNCTION and nxt not in {".", ",", ";"}:
+        return True
+    return bool(nxt[:1].isdigit()) or any(w in COLOURS and w != "orange" for w in words[max(0, i - 3) : i + 4])
+
+
 def _qualifier(words: list[str], i: int, size: int, cue: int) -> str | None:
     """Words that narrow the set a count is about ("two men", "two people standing in front")."""
     noun = words[i + size - 1]
@@ -751,7 +778,8 @@ def _predicates(
     """An unverified claim for every predicate no tool measures, attached to the nearest object."""
     out: list[Claim] = []
     extra: dict[str, str] = {}
-    objects = [(k, o[0]) for k in range(len(words)) if (o := _object_at(toks, k, extra)) is not None]
+    objects = [(k, o[0]) for k in range(len(words)) if (o := _object_at(toks, k, extra)) is not None
+               and not (words[k] == "orange" and _colour_context(words, k))]
 
     def nearest(k: int) -> str:
         if not objects:
@@ -781,7 +809,7 @@ def _predicates(
             noun = words[k + 2]
             if noun not in POSITIONS and noun not in IMAGE_NOUNS and noun not in META_NOUNS and number_value(noun) is None and not noun[0].isdigit() and objects and objects[0][0] < k:
                 add(k, k + 1, "relation", "on")
-        if word in COLOURS and not (word == "orange" and not (nxt.isalpha() and nxt not in FUNCTION)):
+        if word in COLOURS and (word != "orange" or _colour_context(words, k)):
             if not (word == "dark" and nxt in ("suit",)) or True:
                 add(k, k + 1, "colour", word)
         elif word in ACTIONS and word not in ("looking",) and not (word == "looks"):

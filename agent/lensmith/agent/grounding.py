@@ -181,6 +181,8 @@ def _check_object(claim: Claim, evidence: _Evidence, names: dict[str, str]) -> V
     if claim.subject == ANY_OBJECT:
         return _check_search(claim, evidence, keys)
     seen = _per_image(evidence, claim.subject, keys)
+    if not seen and claim.subject in _TEXT_BEARERS and claim.kind == "presence":
+        return _check_text_bearer(claim, evidence, keys)
     if not seen:
         return _verdict(claim, "unverified", reason=_unseen_reason(evidence, claim.subject, keys, claim.known))
     unsearched = [k for k in keys if k not in seen and k != _UNSCOPED and evidence.images]
@@ -231,6 +233,20 @@ def _check_object(claim: Claim, evidence: _Evidence, names: dict[str, str]) -> V
         return _verdict(claim, "unverified", observed=counts, evidence=ids, arts=arts,
                         reason=f"{found_text()}: the answer does not say which image it means")
     return _support(claim, ok, total, ids, arts, found, found_text())
+
+
+_TEXT_BEARERS = {"sign", "label", "text", "writing", "inscription", "banner", "poster", "lettering"}
+
+
+def _check_text_bearer(claim: Claim, evidence: _Evidence, keys: list[str]) -> Verdict:
+    """"A sign reads …": OCR reading text there is (weak) evidence of something bearing it."""
+    runs = [(c, a) for c, a in evidence.ocrs if _key(a) in keys or _key(a) == _UNSCOPED]
+    read = [s for _, a in runs for s in a.spans if s.score >= LOW_CONFIDENCE]
+    if not read:
+        why = "OCR read no confident text there" if runs else _unseen_reason(evidence, claim.subject, keys, claim.known)
+        return _verdict(claim, "unverified", reason=why)
+    return _verdict(claim, "supported", observed=len(read), evidence=[c for c, _ in runs], arts=[a for _, a in runs],
+                    confidence="low", reason=f"OCR read text there ({len(read)} spans); nothing classified what bears it")
 
 
 def _support(claim: Claim, ok: bool, observed: object, ids: list[str], arts: list[DetectArtifact],
