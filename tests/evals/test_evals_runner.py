@@ -255,3 +255,12 @@ def test_eval_cli_runs_offline_with_the_heuristic_planner(tmp_path):
     again = CliRunner().invoke(app, ["eval", "pope", "--planner", "heuristic", "--scenes", "0", "--limit", "4", "--out", str(out), "--resume"])
     assert again.exit_code == 0, again.output
     assert len(read_rows(out)) == 4
+
+
+def test_eval_cli_refuses_unknown_settings_and_word_handlings():
+    from lensmith.cli import app
+
+    result = CliRunner().invoke(app, ["eval", "pope", "--setting", "sideways"])
+    assert result.exit_code == 1 and "unknown --setting sideways" in result.output and "detector-confusion" in result.output
+    result = CliRunner().invoke(app, ["eval", "chair", "--chair-words", "nltk"])
+    assert result.exit_code == 1 and "choose lensmith or published" in result.output
