@@ -450,3 +450,11 @@ def test_long_quotes_with_apostrophes_and_text_bearers():
     assert [v.status for v in verdicts] == ["supported", "contradicted"]
     sign = one('A sign reads "Region-based segmentation".', [page], "presence")
     assert (sign.status, sign.confidence) == ("supported", "low") and "OCR read text" in sign.reason
+
+
+def test_text_said_to_be_absent_is_held_against_ocr():
+    assert one("No text is visible.", [ocr_call("EXIT")]).status == "contradicted"
+    empty = ocr_call("")
+    v = one("There is no text in this image.", [empty])
+    assert (v.status, v.confidence) == ("supported", "low")
+    assert one("There is no text in this image.", [ONE_CAT]).status == "unverified"

@@ -40,3 +40,19 @@ def test_a_draft_is_scored_claim_by_claim() -> None:
     results, verdicts = run_draft(swapped)
     assert [(r.label, r.statuses) for r in results] == [("false", ["contradicted"]), ("false", ["contradicted"])]
     assert all(v.start is not None for v in verdicts)
+
+
+def test_the_cli_prints_the_table_and_json() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from lensmith.cli import app
+
+    shown = CliRunner().invoke(app, ["eval", "grounding", "--split", "heldout", "--misses"])
+    assert shown.exit_code == 0, shown.output
+    assert "| **heldout** split |" in shown.output and "true flagged" in shown.output
+    as_json = CliRunner().invoke(app, ["eval", "grounding", "--json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output)["claims"] >= 200
+    wrong = CliRunner().invoke(app, ["eval", "grounding", "--split", "nope"])
+    assert wrong.exit_code != 0 and "--split" in wrong.output

@@ -685,6 +685,16 @@ def _clause_claims(
                     add("position", p_start, p_end, subject, value, category="position")
             i += size
             continue
+        # text said to be there or not ("no text is visible", "some writing"): held against OCR
+        if word in ("no", "some", "any") or (word == "is" and i + 1 < len(words) and words[i + 1] == "text"):
+            j = i + 1
+            while j < len(words) and words[j] in ("visible", "readable", "legible", "other", "more"):
+                j += 1
+            if j < len(words) and words[j] in ("text", "writing", "lettering", "words") and (word != "is" or j == i + 1):
+                absent = word == "no" or verbal_neg >= 0
+                add("absence" if absent else "presence", i if word != "is" else j, j + 1, "text", not absent, known=False)
+                i = j + 1
+                continue
         # an unknown noun after a quantity ("a printer", "no saucer", "24 coins")
         if word in ("a", "an", "no", "some", "several", "any", "two", "three", "four", "five") or number_value(word) is not None and word.isdigit():
             phrase = _noun_phrase(words, i + 1)

@@ -181,7 +181,7 @@ def _check_object(claim: Claim, evidence: _Evidence, names: dict[str, str]) -> V
     if claim.subject == ANY_OBJECT:
         return _check_search(claim, evidence, keys)
     seen = _per_image(evidence, claim.subject, keys)
-    if not seen and claim.subject in _TEXT_BEARERS and claim.kind == "presence":
+    if not seen and claim.subject in _TEXT_BEARERS and claim.kind in ("presence", "absence"):
         return _check_text_bearer(claim, evidence, keys)
     if not seen:
         return _verdict(claim, "unverified", reason=_unseen_reason(evidence, claim.subject, keys, claim.known))
@@ -242,6 +242,15 @@ def _check_text_bearer(claim: Claim, evidence: _Evidence, keys: list[str]) -> Ve
     """"A sign reads …": OCR reading text there is (weak) evidence of something bearing it."""
     runs = [(c, a) for c, a in evidence.ocrs if _key(a) in keys or _key(a) == _UNSCOPED]
     read = [s for _, a in runs for s in a.spans if s.score >= LOW_CONFIDENCE]
+    ids, arts = [c for c, _ in runs], [a for _, a in runs]
+    if claim.kind == "absence":
+        if not runs:
+            return _verdict(claim, "unverified", reason="no OCR ran on that image")
+        if read:
+            shown = " / ".join(s.text for s in read[:4])
+            return _verdict(claim, "contradicted", observed=len(read), evidence=ids, arts=arts, reason=f"OCR read {shown!r}")
+        return _verdict(claim, "supported", observed=0, evidence=ids, arts=arts, confidence="low",
+                        reason="OCR read no confident text; it can miss small or stylised text")
     if not read:
         why = "OCR read no confident text there" if runs else _unseen_reason(evidence, claim.subject, keys, claim.known)
         return _verdict(claim, "unverified", reason=why)
