@@ -166,8 +166,9 @@ def fetch_cmd(
                 console.print(f"[green]✓[/] {row['name']}: already in {escape(row['path'])}", highlight=False)
                 continue
             checks = sorted({f["verified"] for f in row["files"]})
-            console.print(f"[green]✓[/] {row['name']}: {escape(row['path'])} (checked: {escape('; '.join(checks))})",
-                          highlight=False)
+            resumed = "".join(f"; resumed {f['name']} at byte {f['resumed_from']}" for f in row["files"] if f["resumed_from"])
+            console.print(f"[green]✓[/] {row['name']}: {escape(row['path'])} (checked: {escape('; '.join(checks))}{resumed})",
+                          highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
 
