@@ -373,7 +373,11 @@ def serve(
         # SIGTERM: remove the client stores, then leave at once (a stdio server's stdin
         # reader would hold a normal exit; uvicorn raises the signal again after its own
         # graceful shutdown, which without this handler would skip the cleanup)
-        signal.signal(signal.SIGTERM, lambda *_: (clients.close(), os._exit(0)))
+        def stop(*_: Any) -> None:
+            clients.close()
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, stop)
     try:
         if transport == "stdio":
             server.run("stdio")
