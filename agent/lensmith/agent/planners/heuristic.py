@@ -137,14 +137,14 @@ class HeuristicPlanner(BaseChatModel):
             return []
         calls: list[tuple[str, dict[str, Any]]] = []
         for image in turn.images:
-            look_all, classes, read, colour_whole = False, [], False, False
+            look_all, read, colour_whole = False, False, False
+            classes: list[str] = []
             for part in intent.parts:
                 wanted = _detect_for(part)
-                if wanted is not False:
-                    if wanted is None:
-                        look_all = True
-                    else:
-                        classes.extend(c for c in wanted if c not in classes)
+                if wanted is None:
+                    look_all = True
+                elif isinstance(wanted, list):
+                    classes.extend(c for c in wanted if c not in classes)
                 read = read or part.kind in ("read", "availability")
                 colour_whole = colour_whole or (part.kind == "colour" and not part.targets)
             if (look_all or classes) and self._has("detect"):
