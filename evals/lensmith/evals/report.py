@@ -53,15 +53,16 @@ def plot(metrics: dict[str, Any], keys: Sequence[str], out: Path, title: str) ->
             shown.append((k, float(v), 0.0, 0.0))
     if not shown:
         return None
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(shown) + 1.5), 3.4), dpi=110)
-    xs = range(len(shown))
-    bars = ax.bar(xs, [s[1] for s in shown], color="#4c72b0")
-    ax.errorbar(xs, [s[1] for s in shown], yerr=[[s[2] for s in shown], [s[3] for s in shown]], fmt="none", ecolor="black", capsize=3)
-    ax.set_xticks(list(xs), [s[0] for s in shown])
-    ax.set_ylim(0, 1.05)
-    ax.set_title(f"{title} (bars: 95% intervals)", fontsize=9)
-    ax.bar_label(bars, fmt="%.2f", fontsize=7, label_type="center", color="white")
-    ax.tick_params(axis="x", labelrotation=35, labelsize=7)
+    # horizontal bars: one row per metric, however many there are
+    fig, ax = plt.subplots(figsize=(6.4, 0.28 * len(shown) + 1.0), dpi=110)
+    ys = list(range(len(shown)))[::-1]
+    bars = ax.barh(ys, [s[1] for s in shown], color="#4c72b0")
+    ax.errorbar([s[1] for s in shown], ys, xerr=[[s[2] for s in shown], [s[3] for s in shown]], fmt="none", ecolor="black", capsize=2)
+    ax.set_yticks(ys, [s[0] for s in shown])
+    ax.set_xlim(0, 1.05)
+    ax.set_title(f"{title} (lines: 95% intervals)", fontsize=9)
+    ax.bar_label(bars, fmt="%.2f", fontsize=6, label_type="center", color="white")
+    ax.tick_params(axis="y", labelsize=7)
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
