@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import sys
 
 import typer
 
@@ -46,11 +47,15 @@ for _name in _COMMAND_MODULES:
 
 
 def main() -> None:
-    from lensmith.runtime.errors import SetupError
-
     try:
         app()
-    except SetupError as exc:  # a config, home or database problem: one line, no traceback
+    except Exception as exc:
+        # a config, home or database problem: one line, no traceback. The class is looked up,
+        # not imported: lensmith.runtime.errors pulls in langchain, which `--help` must not pay
+        # for, and a SetupError can only have been raised once its module was imported.
+        errors = sys.modules.get("lensmith.runtime.errors")
+        if errors is None or not isinstance(exc, errors.SetupError):
+            raise
         from lensmith.cli.common import fail
 
         try:

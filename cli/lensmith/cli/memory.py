@@ -61,6 +61,7 @@ def index_cmd(
     folders: list[Path] = typer.Argument(..., help="Photo folders (or files) to index."),
     no_tools: bool = typer.Option(False, "--no-tools", help="Skip detect/read_text (metadata and CLIP only)."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per model batch and write."),
+    ocr_all: bool = typer.Option(False, "--ocr-all", help="Run OCR on every photo, not only where a quick check finds text-like shapes."),
 ) -> None:
     """Index photo folders for `lensmith search` and the retrieve tool. Incremental: unchanged
     files are skipped, changed ones re-indexed, deleted ones dropped. Ctrl-C stops after the
@@ -84,7 +85,7 @@ def index_cmd(
         if not folder.exists():
             fail(f"No such folder or file: {folder}")
     store = _open()
-    indexer = Indexer(store, tools=None if no_tools else _look_tools(), batch_size=batch_size)
+    indexer = Indexer(store, tools=None if no_tools else _look_tools(), batch_size=batch_size, ocr_all=ocr_all)
     with console.status("Scanning…"):
         plan = indexer.plan(folders)
     clip = indexer.clip()
@@ -95,7 +96,7 @@ def index_cmd(
         + (f", {len(plan.needs_clip)} need CLIP vectors" if plan.needs_clip else "")
     )
     console.print(
-        f"[dim]store: {store.kind} {store.location} · tools: {'off (--no-tools)' if no_tools else 'detect + read_text'}"
+        f"[dim]store: {store.kind} {store.location} · tools: {'off (--no-tools)' if no_tools else 'detect + read_text' + ('' if ocr_all else ' (OCR where a quick check finds text; --ocr-all: every photo)')}"
         f" · CLIP: {clip.name if clip else 'none found (text search over what the tools saw)'}[/]"
     )
     cancel = threading.Event()

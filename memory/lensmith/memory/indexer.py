@@ -6,16 +6,24 @@ re-indexed, deleted ones dropped. Each image gets detect + read_text (through th
 registry, like the agent calls them), and its documents (MiniLM) and pixels (CLIP, when
 found) are embedded a batch at a time; each batch is written in one locked write, so an
 interrupted run keeps every finished batch and the next run resumes after it.
+
+Throughput: OCR is most of an image's time (EasyOCR's text detector costs nearly as much on
+a photo without text as on a page), so a cheap check (:mod:`lensmith.memory.textcheck`)
+runs first and OCR is skipped where it finds nothing text-like; the entry records that
+(``ocr: "OCR skipped: …"``). Two images are looked at concurrently, so detection and
+decoding of one overlap OCR of the other (the models release the GIL).
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import shutil
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from lensmith.memory.store import ImageRecord, MemoryStore, Seen, file_sha256, image_key
+from lensmith.memory.textcheck import check_text
 from lensmith.runtime.artifacts import Artifact
 from lensmith.runtime.errors import ImageError
 from lensmith.runtime.images import ImageStore, use_store
@@ -32,6 +41,7 @@ log = logging.getLogger("lensmith.memory.indexer")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 LOOK_TOOLS = ("detect", "read_text")
+WORKERS = 2  # images looked at concurrently
 
 ProgressFn = Callable[[int, int, str], None]  # (done, total, current path)
 
@@ -64,9 +74,11 @@ class ToolRunner:
     configured tools and devices are the ones used; memory never discovers tools itself.
     """
 
-    def __init__(self, tools: Sequence[Any]) -> None:
+    def __init__(self, tools: Sequence[Any], *, text_check: bool = False) -> None:
+        """``text_check``: run OCR (read_text) only where :func:`check_text` finds text-like shapes."""
         self._tools = list(tools)
         self.names = tuple(t.name for t in self._tools)
+        self.text_check = text_check
 
     def tools(self) -> list[Any]:
         return self._tools
@@ -74,14 +86,22 @@ class ToolRunner:
     def look_one(self, store: ImageStore, image_id: str) -> tuple[Seen, list[str]]:
         artifacts: list[Artifact] = []
         errors: list[str] = []
+        ocr_note = ""
         for tool in self.tools():
+            if tool.name == "read_text" and self.text_check:
+                verdict = check_text(np.asarray(store.pil(image_id)))
+                if not verdict.maybe:
+                    ocr_note = verdict.note
+                    continue
             message = tool.invoke({"type": "tool_call", "id": f"index-{tool.name}", "name": tool.name,
                                    "args": {"image": image_id}})
             if message.status == "error":
                 errors.append(f"{tool.name}: {message.content}")
             elif isinstance(message.artifact, Artifact):
                 artifacts.append(message.artifact)
-        return Seen.from_artifacts(artifacts), errors
+        seen = Seen.from_artifacts(artifacts)
+        seen.ocr_note = ocr_note
+        return seen, errors
 
     def look(self, paths: Sequence[str]) -> list[Seen | None]:
         """What the tools see in each file (None for files that are not usable images)."""
@@ -134,13 +154,14 @@ class IndexReport:
 class Indexer:
     def __init__(
         self, store: MemoryStore, *, tools: Sequence[Any] | None = None,
-        clip: ClipModel | None | bool = True, batch_size: int = 8,
+        clip: ClipModel | None | bool = True, batch_size: int = 8, ocr_all: bool = False,
     ) -> None:
         """``tools``: the look-tools to run on each new photo (detect, read_text), or None to
-        index files without looking at them."""
+        index files without looking at them. ``ocr_all``: OCR every photo, not only those
+        where the text check finds text-like shapes."""
         self.store = store
         self.use_tools = tools is not None
-        self.runner = ToolRunner(tools) if tools is not None else None
+        self.runner = ToolRunner(tools, text_check=not ocr_all) if tools is not None else None
         self._clip_arg = clip
         self.batch_size = max(1, batch_size)
 
@@ -240,10 +261,9 @@ class Indexer:
         pixels = []
         try:
             store = ImageStore(folder)
-            with use_store(store):
-                for i, (file, kind) in enumerate(batch):
-                    if i and cancel.is_set():
-                        break  # keep what this batch finished; the rest is resumed next run
+            with use_store(store), ThreadPoolExecutor(WORKERS, thread_name_prefix="lensmith-index") as pool:
+                loaded = []
+                for file, kind in batch:
                     try:
                         stat = file.stat()
                         stored = store.add(file)
@@ -251,14 +271,22 @@ class Indexer:
                     except (ImageError, OSError) as exc:
                         report.bad.append((str(file), str(exc).replace(f": {file}", "")))
                         continue
-                    seen = Seen()
-                    if self.runner is not None:
-                        seen, errors = self.runner.look_one(store, stored.id)
-                        report.tool_errors.extend((str(file), e) for e in errors)
                     record = ImageRecord(
                         path=str(file), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=digest,
                         width=stored.original_width, height=stored.original_height, root=root_of(file),
                     )
+                    # each worker needs this thread's context: the image store is a context variable
+                    look = pool.submit(contextvars.copy_context().run, self._look, store, stored.id, cancel) \
+                        if self.runner is not None else None
+                    loaded.append((file, kind, stored, record, look))
+                for i, (file, kind, stored, record, look) in enumerate(loaded):
+                    seen = Seen()
+                    if look is not None:
+                        result = look.result()
+                        if result is None:  # cancelled before this image: resumed next run
+                            continue
+                        seen, errors = result
+                        report.tool_errors.extend((str(file), e) for e in errors)
                     items.append((record, seen, None))
                     kinds.append(kind)
                     if clip is not None:
@@ -271,6 +299,12 @@ class Indexer:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
         return items, kinds
+
+    def _look(self, store: ImageStore, image_id: str, cancel: threading.Event) -> tuple[Seen, list[str]] | None:
+        if cancel.is_set():
+            return None
+        assert self.runner is not None
+        return self.runner.look_one(store, image_id)
 
     def _clip_vectors(self, paths: list[str], clip: ClipModel, report: IndexReport) -> tuple[np.ndarray, list[bool]]:
         from PIL import Image

@@ -24,6 +24,7 @@ from lensmith.tools.clip import ClipModel
 log = logging.getLogger("lensmith.memory")
 
 RRF_K = 60
+EXACT_MAX = 2000  # a filtered search over at most this many entries ranks them exactly, here
 
 
 @dataclass
@@ -99,7 +100,11 @@ class Searcher:
         return self._clip_arg or None
 
     # ---- the two rankings ------------------------------------------------------------
-    def text_ranking(self, query: str, where: dict | None, n: int) -> list[Hit]:
+    def text_ranking(self, query: str, where: dict | None, n: int, *, ids: Sequence[str] | None = None) -> list[Hit]:
+        """The best ``n`` images for ``query``, among ``ids`` when given (see ``store.filter_ids``),
+        else among the entries passing ``where``."""
+        if ids is not None and not ids:
+            return []
         col = self.store.collection(IMAGE_TEXTS)
         if col is None:
             return []
@@ -109,10 +114,14 @@ class Searcher:
         qvec = self.store.text_ef.embed([query])
         # Unsearchable placeholders ("Not analysed.") are dropped here rather than by a `where`:
         # a where clause makes Chroma pre-filter through SQLite, ~10x slower at 100k entries.
-        res = col.query(query_embeddings=qvec, n_results=min(total, n * 3 + 10), where=where,
-                        include=["metadatas", "distances"])
+        if ids is not None:
+            metas, dists = _rank_among(col, qvec, ids, n * 3 + 10)
+        else:
+            res = col.query(query_embeddings=qvec, n_results=min(total, n * 3 + 10), where=where,
+                            include=["metadatas", "distances"])
+            metas, dists = res["metadatas"][0], res["distances"][0]
         best: dict[str, Hit] = {}
-        for meta, dist in zip(res["metadatas"][0], res["distances"][0], strict=True):
+        for meta, dist in zip(metas, dists, strict=True):
             if not meta.get("searchable", True):
                 continue
             score = 1.0 - float(dist)
@@ -163,7 +172,8 @@ class Searcher:
     def by_text(self, query: str, *, labels: Sequence[str] | None = None, has_text: bool | None = None,
                 limit: int = 10) -> SearchResult:
         where = build_where(labels, has_text)
-        text_hits = self.text_ranking(query, where, limit)
+        ids = self.store.filter_ids(labels, has_text)
+        text_hits = self.text_ranking(query, None if ids is not None else where, limit, ids=ids)
         clip, why_not = self._usable_clip()
         clip_hits = self.clip_ranking(clip.embed_texts([query])[0], where, limit) if clip is not None else []
         if text_hits and clip_hits:
@@ -202,7 +212,8 @@ class Searcher:
         if seen is None or not (seen.label_counts or seen.text):
             return SearchResult([], "minilm-text", f"{why_not}; the tools saw nothing in {image_path} to search by",
                                 method_kind="fallback")
-        hits = self.text_ranking(query, where, limit)
+        ids = self.store.filter_ids(labels, has_text)
+        hits = self.text_ranking(query, None if ids is not None else where, limit, ids=ids)
         note = f"{why_not}; searched by what the tools saw in the query image ({seen.labels_line() or 'text'})"
         return SearchResult(hits, "minilm-text(tools)", note, method_kind="fallback")
 
@@ -219,6 +230,26 @@ class Searcher:
 
     def by_filter(self, *, labels: Sequence[str] | None = None, has_text: bool | None = None,
                   limit: int = 10) -> SearchResult:
-        metas = self.store.image_entries(where=build_where(labels, has_text), limit=limit)
+        ids = self.store.filter_ids(labels, has_text, aspect="labels")
+        if ids is not None:
+            metas = self.store.image_entries([i.split("#")[0] for i in ids[:limit]])
+        else:
+            metas = self.store.image_entries(where=build_where(labels, has_text), limit=limit)
         hits = [Hit(key=m["key"], path=m["path"], score=1.0, why=_filter_why(m, labels, has_text), meta=m) for m in metas]
         return SearchResult(hits, "filter", "metadata filter, no vector query")
+
+
+def _rank_among(col: Any, qvec: np.ndarray, ids: Sequence[str], k: int) -> tuple[list[dict], list[float]]:
+    """The ``k`` entries nearest ``qvec`` among ``ids``: (metadatas, cosine distances), best first.
+
+    Chroma is handed the allowed ids rather than a ``where`` (which it answers by scanning its
+    metadata); a small set is ranked exactly here from its stored (unit) vectors."""
+    if len(ids) <= EXACT_MAX:
+        got = col.get(ids=list(ids), include=["embeddings", "metadatas"])
+        if not len(got["ids"]):
+            return [], []
+        sims = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)[0]
+        top = np.argsort(-sims, kind="stable")[:k]
+        return [got["metadatas"][i] for i in top], [1.0 - float(sims[i]) for i in top]
+    res = col.query(query_embeddings=qvec, ids=list(ids), n_results=min(k, len(ids)), include=["metadatas", "distances"])
+    return res["metadatas"][0], res["distances"][0]

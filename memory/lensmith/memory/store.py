@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from lensmith.memory.deferred import Journal, read_counts, write_counts
+from lensmith.memory.labelindex import LabelIndex
 from lensmith.memory.locking import StoreLock
 from lensmith.memory.minilm import MINILM  # noqa: F401 - registers the model for `lensmith models`
 from lensmith.runtime.artifacts import Artifact, DetectArtifact, OcrArtifact, parse_artifact
@@ -336,8 +337,11 @@ class MemoryStore:
         self._clip_checked = False
         # embedded stores defer a turn's writes to whoever opens Chroma next (see deferred.py)
         self._journals: dict[str, Journal] = {}
+        # and keep which entries carry which label beside Chroma, for fast filtered search
+        self.label_index: LabelIndex | None = None
         if isinstance(backend, _Persistent) and not prefix:
             self._journals = {TURNS: Journal(backend.path, TURNS), IMAGE_TEXTS: Journal(backend.path, "images")}
+            self.label_index = LabelIndex(backend.path)
         self._flushing = threading.local()
 
     # ---- description -----------------------------------------------------------------
@@ -593,11 +597,46 @@ class MemoryStore:
             texts = self._collection(client, IMAGE_TEXTS)
             stale = [f"{k}#{a}" for k in keys for a in ASPECTS]
             texts.delete(ids=stale)
+            if self.label_index is not None:
+                self.label_index.remove(stale)
             if clip_ids:
                 images = self._images_for_write(client, clip)
                 images.upsert(ids=clip_ids, embeddings=np.stack(clip_vecs), metadatas=clip_metas)
-            texts.add(ids=[ids[i] for i in order], documents=[docs[i] for i in order],
-                      metadatas=[metas[i] for i in order], embeddings=vecs[order])
+            self.add_texts(client, [ids[i] for i in order], [docs[i] for i in order], [metas[i] for i in order],
+                           vecs[order])
+
+    def add_texts(self, client: Any, ids: list[str], docs: list[str], metas: list[dict], vecs: np.ndarray) -> None:
+        """Add ``image_texts`` entries with their vectors (call inside ``backend.writing()``)."""
+        self._collection(client, IMAGE_TEXTS).add(ids=ids, documents=docs, metadatas=metas, embeddings=vecs)
+        if self.label_index is not None:
+            self.label_index.add(zip(ids, metas, strict=True))
+
+    def filter_ids(self, labels: Sequence[str] | None = None, has_text: bool | None = None, *,
+                   aspect: str | None = None) -> list[str] | None:
+        """The ``image_texts`` ids that pass a label/has-text filter, from the label index;
+        None when there is no filter or no label index (then Chroma filters)."""
+        wanted = [label.strip().lower() for label in labels or [] if label.strip()]
+        if self.label_index is None or (not wanted and has_text is None):
+            return None
+        col = self.collection(IMAGE_TEXTS)
+        if col is None:
+            return []
+        if self.label_index.count() != col.count():
+            self._rebuild_label_index(col)
+        return self.label_index.ids(wanted, has_text, aspect=aspect)
+
+    def _rebuild_label_index(self, col: Any) -> None:
+        assert self.label_index is not None
+        log.info("rebuilding the label index from the store's metadata")
+        with self.backend.writing():
+            self.label_index.clear()
+            offset = 0
+            while True:
+                res = col.get(include=["metadatas"], limit=GET_PAGE, offset=offset)
+                self.label_index.add(zip(res["ids"], res["metadatas"], strict=True))
+                if len(res["ids"]) < GET_PAGE:
+                    break
+                offset += GET_PAGE
 
     def put_clip(self, metas: Sequence[dict], vectors: np.ndarray, *, clip: ClipModel | None = None) -> None:
         """Add CLIP vectors for images already in ``image_texts`` (CLIP found after indexing)."""
@@ -691,8 +730,11 @@ class MemoryStore:
         self.flush_pending(IMAGE_TEXTS)
         with self.backend.writing() as client:
             names = {c.name for c in client.list_collections()}
+            gone = [f"{k}#{a}" for k in keys for a in ASPECTS]
             if self._name(IMAGE_TEXTS) in names:
-                self._collection(client, IMAGE_TEXTS).delete(ids=[f"{k}#{a}" for k in keys for a in ASPECTS])
+                self._collection(client, IMAGE_TEXTS).delete(ids=gone)
+            if self.label_index is not None:
+                self.label_index.remove(gone)
             if self._name(IMAGES) in names:
                 from lensmith.memory.embeddings import ClipEmbedding
 
@@ -745,6 +787,8 @@ class MemoryStore:
             for name in (TURNS, FACTS, IMAGE_TEXTS, IMAGES):
                 if self._name(name) in names:
                     client.delete_collection(self._name(name))
+            if self.label_index is not None:
+                self.label_index.clear()
         return counts
 
     def sessions(self) -> list[tuple[str, int, float]]:

@@ -1,0 +1,137 @@
+"""Indexing rate (what `lensmith index` runs) against a bare loop over the same models.
+
+    .venv/bin/python benchmarks/index.py [--repeats 2]
+
+Photos: the 10 real photos of benchmarks/memory.py (skimage.data astronaut, chelsea, coffee,
+text, page, rocket, clock, camera + ultralytics' bus.jpg and zidane.jpg). In one process:
+
+- bare: for each photo, decode it, YOLO predict (the same int8 export) and EasyOCR readtext,
+  one after the other (models loaded beforehand);
+- lensmith, default: detect + read_text through the tools, OCR only where the text check
+  finds text-like shapes, two photos at a time, MiniLM + Chroma writes included;
+- lensmith, --ocr-all: the same with OCR on every photo.
+
+Each lensmith run indexes fresh bytes (the photos flipped differently each time) into a new
+store, after one untimed run that loads every model. Bare and lensmith runs alternate;
+medians. Then the text check's misses on these photos: photos where OCR (the --ocr-all run)
+found text but the check skipped OCR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
+
+os.environ.setdefault("LENSMITH_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+NAMES = ("astronaut", "chelsea", "coffee", "text", "page", "rocket", "clock", "camera")
+
+
+def photos(folder: Path, variant: int) -> list[Path]:
+    """The 10 photos, made new bytes by ``variant`` (a flip and/or a one-level shift)."""
+    import skimage.data
+    import ultralytics
+    from PIL import Image, ImageChops
+
+    folder.mkdir(parents=True, exist_ok=True)
+    images = {n: Image.fromarray(getattr(skimage.data, n)()).convert("RGB") for n in NAMES}
+    for name in ("bus.jpg", "zidane.jpg"):
+        images[Path(name).stem] = Image.open(Path(ultralytics.__file__).parent / "assets" / name).convert("RGB")
+    out = []
+    for name, img in images.items():
+        if variant % 2:
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        if variant // 2:
+            img = ImageChops.add(img, Image.new("RGB", img.size, (variant // 2,) * 3))
+        path = folder / f"{name}.png"
+        img.save(path)
+        out.append(path)
+    return out
+
+
+def bare_rate(files: list[Path], detector, reader) -> float:  # noqa: ANN001
+    from PIL import Image
+
+    started = time.perf_counter()
+    for file in files:
+        with Image.open(file) as im:
+            rgb = np.asarray(im.convert("RGB"))
+        detector.predict(rgb[..., ::-1], imgsz=640, conf=0.25, device="cpu", verbose=False)
+        reader.readtext(rgb)
+    return len(files) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}; "
+          f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
+    tmp = Path(tempfile.mkdtemp(prefix="lensmith-bench-index-"))
+    os.environ["LENSMITH_HOME"] = str(tmp / "home")
+    try:
+        import ultralytics
+
+        from lensmith.agent.config import Settings
+        from lensmith.agent.toolset import look_tools
+        from lensmith.memory import open_memory
+        from lensmith.memory.indexer import Indexer
+        from lensmith.runtime.weights import resolve
+        from lensmith.tools import models
+        from lensmith.tools.ocr import load_reader
+
+        tools = look_tools(Settings())
+        started = time.perf_counter()
+        photos(tmp / "v0", 0)
+        first = Indexer(open_memory(tmp / "mem-cold"), tools=tools, clip=None).run([tmp / "v0"])
+        print(f"first run (loads YOLO, EasyOCR, MiniLM, Chroma): {first.rate:.2f} images/s "
+              f"({time.perf_counter() - started:.1f} s for {first.processed})", flush=True)
+        detector = ultralytics.YOLO(resolve(models.YOLO).path, task="detect")
+        reader = load_reader(["en"], "cpu").reader
+        files0 = photos(tmp / "bare", 0)
+        bare_rate(files0[:2], detector, reader)  # warm the bare models
+        rates: dict[str, list[float]] = {"bare (YOLO + EasyOCR, one after the other)": [], "lensmith index": [],
+                                         "lensmith index --ocr-all": []}
+        variant = 1
+        entries: dict[str, dict[str, dict]] = {}
+        for _ in range(args.repeats):
+            rates["bare (YOLO + EasyOCR, one after the other)"].append(bare_rate(files0, detector, reader))
+            for label, ocr_all in (("lensmith index", False), ("lensmith index --ocr-all", True)):
+                folder = tmp / f"v{variant}"
+                photos(folder, variant)
+                store = open_memory(tmp / f"mem-{variant}")
+                report = Indexer(store, tools=tools, clip=None, ocr_all=ocr_all).run([folder])
+                rates[label].append(report.rate)
+                entries[label] = {Path(m["path"]).stem: m for m in store.image_entries()}
+                variant += 1
+        base = statistics.median(rates["bare (YOLO + EasyOCR, one after the other)"])
+        print(f"\n10 photos, warm, {args.repeats} repeats (images/s, higher is better):")
+        for label, values in rates.items():
+            med = statistics.median(values)
+            print(f"  {label:<44} median {med:5.2f} images/s  {med / base:4.2f}× bare  "
+                  f"(runs: {', '.join(f'{v:.2f}' for v in values)})")
+        checked, full = entries["lensmith index"], entries["lensmith index --ocr-all"]
+        skipped = sorted(n for n, m in checked.items() if m.get("ocr"))
+        missed = sorted(n for n in skipped if full.get(n, {}).get("has_text"))
+        print(f"\ntext check: OCR skipped on {len(skipped)}/{len(checked)} photos ({', '.join(skipped) or 'none'}); "
+              f"photos with text (per OCR on all) whose OCR was skipped: {', '.join(missed) or 'none'}")
+        print(f"load average at end {os.getloadavg()[0]:.2f}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
