@@ -23,6 +23,32 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lensmith.agent.lexicon import (
+    ABSENT_PREDICATES,
+    ACTIONS,
+    ADJECTIVES,
+    CLAUSE_BREAKS,
+    CLOTHING,
+    COLOURS,
+    COMPOUND_HEADS,
+    COPULAS,
+    EMOTIONS,
+    FILLERS,
+    FUNCTION,
+    HEDGES,
+    IMAGE_NOUNS,
+    META_NOUNS,
+    POSITION_CUES,
+    POSITIONS,
+    PREPOSITIONS,
+    RELATIONS,
+    SCENE_NOUNS,
+    SCENE_WORDS,
+    VERBAL_NEGATORS,
+)
+from lensmith.agent.quantities import count_matches as count_matches  # re-exported for the checker
+from lensmith.agent.quantities import lower_bound as lower_bound
+from lensmith.agent.quantities import quantity
 from lensmith.runtime.vocab import (
     COCO_CLASSES,
     ORDINALS,
@@ -60,122 +86,6 @@ class Claim:
     hedged: bool = False
     known: bool = True  # the subject is a detector class (False: "printer")
 
-
-COLOURS = {
-    "white", "black", "red", "blue", "green", "yellow", "orange", "brown", "grey", "gray", "pink",
-    "purple", "silver", "gold", "golden", "beige", "dark", "navy", "teal", "maroon", "tan", "blond",
-    "blonde", "colorful", "colourful", "multicolored", "multicoloured", "striped", "spotted",
-}  # fmt: skip
-ACTIONS = {
-    "standing", "stands", "stand", "sitting", "sits", "sit", "seated", "walking", "walks", "running",
-    "runs", "sleeping", "sleeps", "asleep", "lying", "lies", "laying", "talking", "playing", "eating",
-    "drinking", "riding", "rides", "driving", "drives", "waiting", "waits", "crossing", "posing",
-    "poses", "jumping", "flying", "flies", "parked", "moving", "working", "resting", "staring",
-    "facing", "crouching", "kneeling", "leaning", "pointing", "waving", "dancing", "swimming",
-    "cooking", "typing", "shaking", "hugging", "celebrating", "travelling", "traveling",
-    "approaching", "leaving", "arriving", "stopped", "boarding", "grazing", "perched", "climbing",
-    "skating", "surfing", "skiing", "throwing", "catching", "kicking", "hitting", "watching",
-    "looking", "sleep", "walk", "run", "sat", "stood",
-}  # fmt: skip
-EMOTIONS = {
-    "happy", "sad", "angry", "upset", "smiling", "smile", "smiles", "laughing", "excited", "calm",
-    "relaxed", "surprised", "worried", "cheerful", "serious", "bored", "scared", "afraid", "tired",
-    "content", "proud", "focused", "joyful", "annoyed", "frustrated", "nervous", "confident",
-    "friendly", "grumpy", "sleepy", "curious", "playful", "pensive", "thoughtful", "unhappy",
-}  # fmt: skip
-# (words, category): relation phrases, longest first
-RELATIONS: tuple[tuple[tuple[str, ...], str], ...] = tuple(
-    (tuple(p.split()), "relation")
-    for p in sorted(
-        ["in front of", "on top of", "next to", "close to", "to the left of", "to the right of",
-         "on the left of", "on the right of", "left of", "right of", "beside", "behind", "under",
-         "underneath", "beneath", "above", "below", "near", "nearby", "between", "inside", "among",
-         "against", "holding", "holds", "hold", "carrying", "carries", "wearing", "wears", "using",
-         "surrounded by", "attached to", "leaning on", "sitting on", "standing on", "in the hands of"],
-        key=lambda p: -len(p.split()),
-    )
-)  # fmt: skip
-SCENE_WORDS = {
-    "indoors", "outdoors", "indoor", "outdoor", "sunny", "rainy", "cloudy", "snowy", "foggy", "night",
-    "nighttime", "daytime", "dusk", "dawn", "sunset", "sunrise", "evening", "morning", "afternoon",
-}  # fmt: skip
-SCENE_NOUNS = {
-    "street", "road", "stadium", "kitchen", "office", "beach", "park", "garden", "field", "forest",
-    "garage", "room", "restaurant", "airport", "station", "city", "town", "space", "studio", "background",
-    "foreground", "house", "home", "building", "countryside", "mountain", "mountains", "desert", "snow",
-    "water", "sea", "lake", "river", "sky", "crowd", "market", "shop", "store", "lobby", "hotel", "classroom",
-    "bedroom", "bathroom", "living", "hall", "pitch", "court", "arena", "club", "bar", "cafe", "night", "dusk",
-    "dawn", "day", "sunset", "lawn", "grass",
-}  # fmt: skip
-CLOTHING = {
-    "suit", "suits", "jacket", "jackets", "shirt", "shirts", "dress", "dresses", "hat", "hats", "uniform",
-    "uniforms", "coat", "coats", "sunglasses", "jeans", "shorts", "scarf", "cap", "caps", "sweater",
-    "hoodie", "vest", "skirt", "boots", "shoes", "gloves", "costume", "glasses", "spacesuit",
-}  # fmt: skip
-ADJECTIVES = {
-    "wooden", "metal", "metallic", "plastic", "large", "big", "small", "tiny", "huge", "tall", "short",
-    "old", "new", "young", "elderly", "empty", "full", "open", "closed", "broken", "wet", "dry", "clean",
-    "dirty", "bright", "shiny", "electric", "modern", "vintage", "round", "square", "fluffy", "furry",
-    "long", "thin", "fat", "heavy", "cute", "beautiful", "busy", "crowded", "famous", "blurry", "blurred",
-}  # fmt: skip
-# words allowed between a quantity and its noun without being claims of their own
-FILLERS = {
-    "other", "more", "distinct", "separate", "visible", "different", "of", "the", "x", "×", "detected",
-    "clearly", "only", "exactly", "about", "approximately", "roughly", "around", "instances",
-    "instance", "partial", "partially", "whole", "entire", "individual", "additional", "single", "lone",
-    "standing", "sitting", "parked", "adult", "baby", "stuffed", "these", "those", "its", "their",
-    "his", "her", "my", "your", "our",
-}  # fmt: skip
-HEDGES = {
-    "might", "may", "maybe", "possibly", "perhaps", "probably", "likely", "could", "seems", "seem",
-    "appears", "appear", "apparently", "think", "guess", "believe", "unclear", "uncertain", "presumably",
-}  # fmt: skip
-POSITIONS = {
-    "left": "left", "right": "right", "top": "top", "bottom": "bottom", "upper": "top",
-    "lower": "bottom", "center": "center", "centre": "center", "middle": "middle",
-}  # fmt: skip
-POSITION_CUES = {"on", "at", "in", "to", "toward", "towards", "near"}
-PREPOSITIONS = {"near", "nearby", "beside", "behind", "under", "underneath", "beneath", "above", "below", "between",
-                "inside", "among", "against", "along", "across", "around", "through", "toward", "towards", "within"}
-IMAGE_NOUNS = {"image", "images", "photo", "photos", "picture", "pictures", "pic", "pics", "shot", "shots", "one", "frame", "photograph"}  # fmt: skip
-# nouns that are about the answer, the tools or the frame, never claims about the scene
-META_NOUNS = IMAGE_NOUNS | {
-    "view", "detector", "detection", "detections", "tool", "tools", "result", "results", "box", "boxes",
-    "confidence", "score", "scores", "class", "classes", "object", "objects", "thing", "things", "item",
-    "items", "bit", "lot", "lots", "few", "couple", "number", "total", "kind", "type", "sort", "way",
-    "time", "moment", "part", "side", "area", "region", "corner", "edge", "top", "bottom", "left", "right",
-    "middle", "center", "centre", "word", "words", "text", "line", "lines", "question", "answer", "look",
-    "glance", "mask", "overlay", "model", "method", "fallback", "measurement", "version", "copy", "file",
-    "folder", "match", "matches", "caption", "description", "summary", "evidence", "reason", "chance",
-    "possibility", "doubt", "idea", "ones", "others", "something", "anything", "everything", "nothing",
-    "lensmith", "ocr", "yolo", "coco", "vocabulary", "list", "set", "dozen", "pair", "group", "variety",
-    "close", "closer", "distance", "glimpse", "sense", "little", "while", "bunch", "sign's", "percent", "pixels", "pixel", "quarter", "third", "half", "share", "min", "minimum", "threshold",
-    "range", "series", "sample", "samples", "session", "turn", "call", "segment", "segmentation",
-}  # fmt: skip
-FUNCTION = {
-    "a", "an", "the", "and", "or", "nor", "but", "of", "in", "on", "at", "to", "for", "with", "by", "from",
-    "is", "are", "was", "were", "be", "been", "being", "has", "have", "had", "it", "its", "this", "that",
-    "these", "those", "there", "here", "which", "who", "whom", "what", "where", "when", "while", "as",
-    "so", "than", "then", "also", "too", "very", "just", "only", "not", "no", "n't", "i", "you", "we",
-    "they", "he", "she", "them", "his", "her", "their", "our", "my", "your", "do", "does", "did", "can",
-    "could", "would", "should", "will", "may", "might", "must", "shows", "show", "showing", "shown",
-    "see", "sees", "seen", "visible", "appear", "appears", "seems", "looks", "look", "some", "any", "all",
-    "each", "every", "both", "either", "neither", "one", "two", "into", "onto", "up", "down", "out", "over",
-    "off", "about", "like", "if", "whether", "because", "since", "though", "although", "yet", "however",
-    "found", "detected", "contains", "contain", "holds", "sits", "stands", "lies", "says", "reads",
-}  # fmt: skip
-CLAUSE_BREAKS = {";", ":", "but", "however", "although", "though", "whereas", "while", "yet", "(", ")"}
-VERBAL_NEGATORS = {"not", "n't", "never", "cannot", "without", "neither", "nor"}
-COPULAS = {"is", "are", "was", "were", "be", "appear", "appears", "seem", "seems", "look", "looks"}
-ABSENT_PREDICATES = {"visible", "present", "here", "there", "in", "detected", "found", "shown", "seen", "around", "pictured", "anywhere"}  # fmt: skip
-COMPOUND_HEADS = {
-    "stop", "stops", "station", "driver", "drivers", "lane", "shelter", "route", "ticket", "window",
-    "windows", "door", "doors", "seat", "seats", "food", "toy", "house", "park", "tracks", "track",
-    "stand", "rack", "shop", "store", "company", "line", "number", "plate", "sign", "poster", "logo",
-    "image", "picture", "photo", "stadium", "owner", "bed", "leg", "legs", "tail", "face", "ear", "ears",
-    "eyes", "fur", "collar", "handle", "saucer", "lid", "wheel", "wheels", "tyre", "tire", "helmet",
-    "light", "lights", "game", "team", "field", "court", "player", "players", "holder", "case",
-}  # fmt: skip
 
 _TOKEN = re.compile(
     r"\d+(?:\.\d+)?(?:st|nd|rd|th)?|[a-z]+(?=n't\b)|n't|[a-z]+(?:-[a-z]+)*(?:'[a-z]+)?|×|[.,;:!?()]",
@@ -287,142 +197,6 @@ def _extra_vocabulary(words: list[str] | None) -> dict[str, str]:
             out[key] = target
             out.setdefault(" ".join(key.split()[:-1] + [singularize(key.split()[-1])]), target)
     return out
-
-
-# ---- quantities --------------------------------------------------------------------
-def _comparative(words: list[str], j: int, n: int) -> object:
-    """The count claim of number ``n`` at ``words[j]``, read with the words before it."""
-    before = words[max(0, j - 3) : j]
-    last2 = tuple(before[-2:])
-    prev = before[-1] if before else ""
-    neg = len(before) >= 3 and before[-3] in ("no", "not")
-    if last2 == ("at", "least"):
-        return f">={n}"
-    if last2 == ("at", "most") or last2 == ("up", "to"):
-        return f"<={n}"
-    if last2 == ("more", "than"):
-        return f"<={n}" if neg else f">{n}"
-    if last2 in (("fewer", "than"), ("less", "than")):
-        return f">={n}" if neg else f"<{n}"
-    if prev == "over":
-        return f">{n}"
-    if prev == "under":
-        return f"<{n}"
-    if prev in ("about", "around", "approximately", "roughly", "nearly", "almost", "some", "circa"):
-        return f"~{n}"
-    return n
-
-
-def _quantity(words: list[str], start: int) -> tuple[object, str | None, int]:
-    """Look left of an object word for a number, quantifier, article or negation.
-
-    Returns (expected, kind, index of the cue's first word); kind is "count",
-    "presence", "absence" or None.
-    """
-    j = start - 1
-    skipped = 0
-    while j >= 0 and skipped <= 4:
-        word = words[j]
-        n = number_value(word)
-        if word == "dozen" or word == "dozens":
-            first = j - 1 if j > 0 and words[j - 1] in ("a", "half") else j
-            if word == "dozens":
-                return ">=24", "count", j
-            if j > 0 and words[j - 1] == "half":
-                return "~6", "count", first - (1 if first > 0 and words[first - 1] == "a" else 0)
-            return "~12", "count", first
-        if word in ("hundreds", "thousands"):
-            return ">=100", "count", j
-        if n is not None and word not in ("one",) or (word == "one" and not (j + 1 < len(words) and words[j + 1] == "of")):
-            if n is None:
-                n = 1
-            expected = _comparative(words, j, n)
-            first = j
-            low = number_value(words[j - 1]) if j > 0 else None
-            if low is None and j > 1 and words[j - 1] in ("to", "or"):
-                low = number_value(words[j - 2])
-            if low is not None and low < n:
-                # "3-4 people", "three or four people": a range
-                return f"{low}..{n}", "count", j - (1 if number_value(words[j - 1]) is not None else 2)
-            lead = words[max(0, j - 3) : j]
-            if expected != n:
-                first = j - (3 if len(lead) == 3 and lead[0] in ("no", "not") and lead[1:] in (["more", "than"], ["fewer", "than"], ["less", "than"]) else
-                             2 if tuple(lead[-2:]) in (("at", "least"), ("at", "most"), ("up", "to"), ("more", "than"), ("fewer", "than"), ("less", "than")) else 1)
-            elif j > 0 and words[j - 1] in ("exactly", "only", "just"):
-                first = j - 1
-            if n == 0 and expected == 0:
-                return False, "absence", j
-            return expected, "count", max(0, first)
-        if word in ("no", "zero") or word == "none":
-            return False, "absence", j
-        if word == "both":
-            return 2, "count", j
-        if word in ("several",):
-            return ">=3", "count", j
-        if word in ("many", "numerous", "plenty"):
-            return ">=4", "count", j
-        if word in ("multiple", "various"):
-            return ">=2", "count", j
-        if word == "few" and j > 0 and words[j - 1] == "a":
-            return "2..5", "count", j - 1
-        if word == "couple" and j > 0 and words[j - 1] == "a":
-            return "2..3", "count", j - 1
-        if word == "pair" and j > 0 and words[j - 1] == "a":
-            return 2, "count", j - 1
-        if word == "lot" and j > 0 and words[j - 1] == "a":
-            return ">=4", "count", j - 1
-        if word == "lots":
-            return ">=4", "count", j
-        if word in ("single", "lone") and j > 0 and words[j - 1] in ("a", "one"):
-            return 1, "count", j - 1
-        if word in ("a", "an", "another", "some", "any", "every", "each", "all", "most"):
-            return True, "presence", j
-        if word in ("the", "this", "that", "these", "those"):
-            return None, None, j
-        if word in FILLERS or word in COLOURS or word in ADJECTIVES:
-            j -= 1
-            skipped += 1
-            continue
-        break
-    return None, None, -1
-
-
-def count_matches(expected: object, observed: int) -> bool:
-    """Does a count claim (3, ">=2", "<=4", "~12", "2..5") hold for ``observed``?"""
-    if isinstance(expected, bool):
-        return (observed >= 1) == expected
-    if isinstance(expected, int):
-        return observed == expected
-    text = str(expected)
-    if ".." in text:
-        low, high = (int(x) for x in text.split(".."))
-        return low <= observed <= high
-    for op, test in ((">=", lambda a, b: a >= b), ("<=", lambda a, b: a <= b), (">", lambda a, b: a > b), ("<", lambda a, b: a < b)):
-        if text.startswith(op):
-            return bool(test(observed, int(text[len(op):])))
-    if text.startswith("~"):
-        n = int(text[1:])
-        return abs(observed - n) <= max(1, round(n * 0.2))
-    return False
-
-
-def lower_bound(expected: object) -> int:
-    """The fewest objects a count claim needs (for claims about a subset, "two men")."""
-    if isinstance(expected, bool):
-        return 1 if expected else 0
-    if isinstance(expected, int):
-        return expected
-    text = str(expected)
-    if ".." in text:
-        return int(text.split("..")[0])
-    if text.startswith(">="):
-        return int(text[2:])
-    if text.startswith(">"):
-        return int(text[1:]) + 1
-    if text.startswith("~"):
-        n = int(text[1:])
-        return n - max(1, round(n * 0.2))
-    return 0
 
 
 # ---- image attribution --------------------------------------------------------------
@@ -651,7 +425,7 @@ def _clause_claims(
             if is_modifier:
                 i += size
                 continue
-            expected, kind, cue = _quantity(words, i)
+            expected, kind, cue = quantity(words, i)
             a = cue if cue >= 0 else i
             after = words[i + size : i + size + 2]
             if i >= 2 and words[i - 2 : i] == ["number", "of"] and len(after) == 2 and after[0] in ("is", "was", "are") and number_value(after[1]) is not None:
