@@ -215,7 +215,7 @@ def test_generated_token_is_kept_private_and_reused(tmp_path: Path, monkeypatch:
     assert origin == "generated" and len(first) >= 32
     path = Path(os.environ["LENSMITH_HOME"]) / "mcp" / "token"
     assert path.stat().st_mode & 0o077 == 0
-    assert _token(None) == (first, "generated")
+    assert _token(None) == (first, "file")  # reused, and not printed again
     assert _token("configured-token-123456")[1] == "config"
 
 
@@ -301,3 +301,41 @@ def test_sigterm_on_a_stdio_server_removes_the_client_stores(tmp_path: Path) -> 
             process.kill()
             process.wait()
     assert not list(tmp_path.glob("lensmith-mcp-*"))
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+async def test_first_start_generates_and_prints_a_token_that_works(tmp_path: Path) -> None:
+    port = free_port()
+    environment = env(tmp_path)
+    environment.pop("LENSMITH_MCP_TOKEN", None)
+    process = subprocess.Popen([str(LENSMITH), "mcp", "serve", "-t", "http", "--port", str(port), "--tool", "colour"],
+                               env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        token = None
+        deadline = time.monotonic() + 90
+        while token is None:
+            line = process.stderr.readline()  # type: ignore[union-attr]
+            assert line and time.monotonic() < deadline, "no token printed"
+            if "new bearer token" in line:
+                token = line.rsplit(": ", 1)[1].strip()
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with streamablehttp_client(url, headers={"Authorization": f"Bearer {token}"}) as (read, write, _), \
+                ClientSession(read, write) as session:
+            await session.initialize()
+            assert [t.name for t in (await session.list_tools()).tools] == ["colour"]
+        async with httpx.AsyncClient(timeout=10) as raw:
+            refused = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}})
+            assert refused.status_code == 401
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

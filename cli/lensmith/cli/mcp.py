@@ -50,7 +50,7 @@ def serve(
     token = None
     if http:
         token, origin = _token(settings.mcp.token)
-        if not _loopback(host) and origin == "generated":
+        if not _loopback(host) and origin in ("generated", "file"):
             fail(f"--host {host} is reachable from other machines: set a token first ({TOKEN_ENV}=… or "
                  "[mcp] token = \"…\" in config.toml, 16+ characters), or listen on 127.0.0.1")
     dirs: list[str | Path] = [*settings.access.allow_dirs, *(allow_dirs or [])]
@@ -69,8 +69,10 @@ def serve(
     if http:  # stdout belongs to the protocol under stdio
         err_console.print(f"lensmith MCP server: http://{host}:{port}/mcp ({', '.join(registry.names())})",
                           highlight=False, soft_wrap=True)
-        if origin == "generated":
-            err_console.print(f"bearer token (saved in {_token_file()}): {token}", highlight=False, soft_wrap=True)
+        if origin == "generated":  # shown once; later starts name the file
+            err_console.print(f"new bearer token (saved in {_token_file()}): {token}", highlight=False, soft_wrap=True)
+        elif origin == "file":
+            err_console.print(f"bearer token: in {_token_file()}", highlight=False, soft_wrap=True)
     run_server("stdio" if not http else "http", host=host, port=port, token=token, registry=registry,
                options=options)
 
@@ -104,7 +106,7 @@ def _token(configured: str | None) -> tuple[str, str]:
         if path.is_file():
             saved = path.read_text().strip()
             if len(saved) >= 16:
-                return saved, "generated"
+                return saved, "file"
         path.parent.mkdir(parents=True, exist_ok=True)
         token = secrets.token_urlsafe(32)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
