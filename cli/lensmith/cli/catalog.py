@@ -116,7 +116,7 @@ def fetch_cmd(
 
     entries = catalogue()
     if list_:
-        rows = [{"name": e.model, "target": e.target, "files": [f.url for f in e.files], "checksum": e.checksum,
+        rows: list[dict[str, Any]] = [{"name": e.model, "target": e.target, "files": [f.url for f in e.files], "checksum": e.checksum,
                  "note": e.note} for e in entries.values()]
         if json_out:
             console.print_json(json.dumps(rows))
@@ -136,7 +136,8 @@ def fetch_cmd(
     unknown = [n for n in chosen if n not in entries]
     if unknown:
         fail(f"No download known for {', '.join(unknown)}; fetchable: {', '.join(entries)}.")
-    results, failed = [], False
+    results: list[dict[str, Any]] = []
+    failed = False
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   TimeRemainingColumn(), console=err_console, transient=True) as bar:
         for name in chosen:
