@@ -38,6 +38,7 @@ from lensmith.agent.lexicon import (
     HEDGES,
     IMAGE_NOUNS,
     META_NOUNS,
+    NOT_ACTIONS,
     POSITION_CUES,
     POSITIONS,
     PREPOSITIONS,
@@ -597,10 +598,13 @@ def _predicates(
             if not (word == "dark" and nxt in ("suit",)) or True:
                 add(k, k + 1, "colour", word)
         elif word in ACTIONS and word not in ("looking",) and not (word == "looks"):
-            if word in ("stand", "sit", "run", "walk", "sleep") and prev in ("a", "the", "bus", "music", "tv"):
-                pass
+            if word in ("stand", "sit", "run", "walk", "sleep", "play", "point", "watch", "cross", "stops", "drink", "wave", "pose", "skis") and prev in ("a", "an", "the", "bus", "music", "tv", "of"):
+                pass  # a noun: "a stand", "the point", "a watch"
             else:
                 add(k, k + 1, "action", word)
+        elif (len(word) > 5 and word.endswith("ing") and word.isalpha() and word not in NOT_ACTIONS
+              and (prev in COPULAS or any(o[0] == k - 1 for o in objects))):
+            add(k, k + 1, "action", word)  # "people queueing", "the dog is barking"
         elif word in EMOTIONS:
             add(k, k + 1, "emotion", word)
         elif word in SCENE_WORDS and not (prev in ("the",) and nxt in ("of",)):

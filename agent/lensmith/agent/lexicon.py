@@ -122,3 +122,21 @@ COMPOUND_HEADS = {
     "eyes", "fur", "collar", "handle", "saucer", "lid", "wheel", "wheels", "tyre", "tire", "helmet",
     "light", "lights", "game", "team", "field", "court", "player", "players", "holder", "case",
 }  # fmt: skip
+ACTIONS |= {
+    "poses", "pose", "posing", "smiles", "eats", "eat", "drinks", "drink", "plays", "play", "waves", "wave",
+    "jumps", "jump", "leans", "lean", "points", "point", "watches", "watch", "stares", "stare", "crosses", "cross",
+    "swims", "swim", "kneels", "kneel", "hugs", "hug", "laughs", "laugh", "cries", "cry", "crying", "dances",
+    "dance", "barking", "barks", "chasing", "chases", "shopping", "talks", "talk", "sleeping", "resting", "rests",
+    "kicks", "throws", "catches", "hits", "skates", "surfs", "skis", "climbs", "grazes", "perches", "stops",
+}  # fmt: skip
+# words ending in -ing that are not actions of anyone in the picture
+NOT_ACTIONS = {
+    "according", "including", "something", "anything", "nothing", "everything", "building", "buildings",
+    "ceiling", "clothing", "morning", "evening", "during", "reading", "writing", "printing", "thing", "things",
+    "king", "ring", "string", "wing", "wings", "spring", "bring", "missing", "matching", "remaining",
+    "interesting", "following", "being", "seeming", "lighting", "parking", "opening", "heading", "painting",
+    "drawing", "setting", "sitting", "standing", "looking", "showing", "containing", "appearing", "seeing",
+    "detecting", "measuring", "counting", "answering", "asking", "checking", "using", "holding", "wearing",
+    "carrying", "bearing", "ping", "padding", "marking", "markings", "spacing", "bedding",
+}  # fmt: skip
+
