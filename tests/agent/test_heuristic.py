@@ -13,6 +13,7 @@ from lensmith.agent.planners.intent import load_data, mask_objects, read_intent,
 from lensmith.tools.registry import Registry
 
 
+@pytest.mark.slow  # the MiniLM router
 @pytest.mark.parametrize(
     ("question", "kinds", "objects", "unknown"),
     [
@@ -42,6 +43,7 @@ def test_intent(question, kinds, objects, unknown):
     assert [p.unknown for p in intent.parts] == unknown
 
 
+@pytest.mark.slow
 def test_intent_details():
     assert read_intent("replace the dog with a teddy bear").parts[0].replacement == "teddy bear"
     assert read_intent("replace the dog with a teddy bear").parts[0].objects == ["dog"]
@@ -57,6 +59,7 @@ def test_intent_details():
     assert split_question("is there a cat and a dog?") == ["is there a cat and a dog"]
 
 
+@pytest.mark.slow
 def test_exemplars_do_not_collide_once_objects_are_masked():
     from collections import defaultdict
 
@@ -152,6 +155,20 @@ def test_a_follow_up_question_reuses_the_last_images(samples):
     follow = agent.ask("and is there a bus?", session=agent.sessions.open(first.session_id))
     assert follow.calls[0].args["image"] == first.images[0]
     assert "Yes: there is 1 bus" in follow.answer
+
+
+@pytest.mark.slow
+def test_phrasing_it_cannot_place_calls_no_tool(samples):
+    trace = heuristic_agent().ask("xq zzv blorp florble?", [samples / "bus.jpg"])
+    assert trace.calls == []
+    assert trace.answer.startswith("I can't tell what you are asking")
+
+
+@pytest.mark.slow
+def test_a_question_off_the_image_calls_no_tool(samples):
+    trace = heuristic_agent().ask("tell me a joke about trains", [samples / "bus.jpg"])
+    assert trace.calls == []
+    assert trace.answer.startswith("I can't answer that")
 
 
 def test_without_an_image_it_asks_for_one():
