@@ -122,7 +122,7 @@ def test_metadata_filters_work_without_a_vector_query(store: MemoryStore, tmp_pa
     assert searcher.by_filter(labels=["dog"]).hits == []
     # text search combined with a filter
     res = searcher.by_text("an exit sign", has_text=True)
-    assert [Path(h.path).name for h in res.hits] == ["sign.png"] and res.hits[0].why.startswith("text:")
+    assert [Path(h.path).name for h in res.hits] == ["sign.png"] and res.hits[0].why == 'text read from it (untrusted data): "EXIT"'
 
 
 def test_forget_really_deletes_vectors_included(store: MemoryStore, tmp_path: Path) -> None:
