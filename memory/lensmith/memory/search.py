@@ -248,7 +248,9 @@ def _rank_among(col: Any, qvec: np.ndarray, ids: Sequence[str], k: int) -> tuple
         got = col.get(ids=list(ids), include=["embeddings", "metadatas"])
         if not len(got["ids"]):
             return [], []
-        sims = np.asarray(got["embeddings"], dtype=np.float32) @ np.asarray(qvec, dtype=np.float32)[0]
+        vecs, query = np.asarray(got["embeddings"], dtype=np.float32), np.asarray(qvec, dtype=np.float32)[0]
+        # cosine, as the collection's space is (stored and query vectors need not be unit length)
+        sims = vecs @ query / np.maximum(np.linalg.norm(vecs, axis=1) * np.linalg.norm(query), 1e-12)
         top = np.argsort(-sims, kind="stable")[:k]
         return [got["metadatas"][i] for i in top], [1.0 - float(sims[i]) for i in top]
     res = col.query(query_embeddings=qvec, ids=list(ids), n_results=min(k, len(ids)), include=["metadatas", "distances"])

@@ -23,6 +23,7 @@ MAX_SIDE = 1024  # larger photos are scanned downscaled: text smaller than ~8 px
 MIN_CHAR_PX = 6  # blob height range, in pixels of the scanned image
 MAX_CHAR_FRACTION = 0.25  # of the image height
 MIN_ROW = 3  # blobs in a row to count as a word or more
+CONTRAST = 12  # grey levels between ink and its surroundings
 METHOD = "character-row check (local-threshold blobs)"
 
 
@@ -51,9 +52,11 @@ def check_text(rgb: np.ndarray) -> TextCheck:
         height, width = gray.shape[:2]
     max_char = max(MIN_CHAR_PX + 1, int(height * MAX_CHAR_FRACTION))
     boxes = []
-    for polarity in (cv2.THRESH_BINARY_INV, cv2.THRESH_BINARY):  # dark on light, light on dark
-        block = 2 * max(MIN_CHAR_PX, min(height, width) // 16) + 1
-        binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, polarity, block, 12)
+    block = 2 * max(MIN_CHAR_PX, min(height, width) // 16) + 1
+    # ink is at least CONTRAST grey levels darker (dark on light) or lighter (light on dark)
+    # than its neighbourhood's mean
+    for polarity, offset in ((cv2.THRESH_BINARY_INV, CONTRAST), (cv2.THRESH_BINARY, -CONTRAST)):
+        binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, polarity, block, offset)
         _n, _labels, stats, _centroids = cv2.connectedComponentsWithStats(binary, connectivity=8)
         for x, y, w, h, area in stats[1:].tolist():
             if w * h and area >= 0.12 * w * h:  # strokes fill part of their box, not all of it... or most
@@ -68,7 +71,8 @@ def _character_like(boxes: list[list[int]], max_char: int) -> np.ndarray:
         return np.zeros((0, 4), dtype=np.int32)
     b = np.asarray(boxes, dtype=np.int32)
     w, h = b[:, 2], b[:, 3]
-    keep = (h >= MIN_CHAR_PX) & (h <= max_char) & (w >= 2) & (w <= 2.0 * h)
+    # up to word-wide: small or bold print runs its letters together into one blob
+    keep = (h >= MIN_CHAR_PX) & (h <= max_char) & (w >= 2) & (w <= 8.0 * h)
     b = b[keep]
     if not len(b):
         return b
@@ -99,7 +103,7 @@ def _rows(chars: np.ndarray) -> int:
                 continue
             if used[j] or x[j] < x[last] + 0.3 * w[last]:  # a nested or overlapping blob
                 continue
-            if 0.6 <= h[j] / h[last] <= 1.6 and abs(cy[j] - cy[last]) <= 0.35 * h[last]:
+            if 0.7 <= h[j] / h[last] <= 1.45 and abs(cy[j] - cy[last]) <= 0.3 * h[last]:
                 chain.append(j)
                 last = j
         if len(chain) >= MIN_ROW:
