@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-MAX_SIDE = 1024  # larger photos are scanned downscaled: text smaller than ~8 px there is missed
-MIN_CHAR_PX = 6  # blob height range, in pixels of the scanned image
+MAX_SIDE = 1600  # larger photos are scanned downscaled: letters smaller than MIN_CHAR_PX there are missed
+MIN_CHAR_PX = 5  # blob height range, in pixels of the scanned image
 MAX_CHAR_FRACTION = 0.25  # of the image height
 MIN_ROW = 3  # blobs in a row to count as a word or more
 CONTRAST = 12  # grey levels between ink and its surroundings
