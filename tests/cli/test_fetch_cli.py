@@ -68,3 +68,46 @@ def test_fetch_names_unknown_models_and_lists_the_catalogue():
     listed = runner.invoke(app, ["models", "fetch", "--list", "--json"])
     names = {row["name"] for row in json.loads(listed.stdout)}
     assert {"sam-vit-b", "mobile-sam", "clip", "sd-inpainting"} <= names
+
+
+@pytest.mark.slow
+def test_a_fetched_clip_folder_loads_in_open_clip_through_the_resolver(online, monkeypatch, tmp_path):
+    """The catalogue's layout is what the real loader reads: a tiny random open_clip model
+    served as the hub would, fetched by the command, loaded with no config."""
+    import io
+
+    pytest.importorskip("open_clip")
+    from PIL import Image
+    from safetensors.torch import save
+
+    from lensmith.tools.clip import ClipModel, load_clip
+
+    tiny = {"embed_dim": 32,
+            "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "patch_size": 8, "head_width": 16},
+            "text_cfg": {"context_length": 16, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
+    source = ClipModel.from_config("lensmith-fetch-tiny-clip", tiny)
+    weights_blob = save({k: v.contiguous() for k, v in source.model.state_dict().items()})
+    srv = FileServer(files={f"{REPO}/open_clip_config.json": json.dumps({"model_cfg": tiny, "preprocess_cfg": {}}).encode(),
+                            f"{REPO}/open_clip_model.safetensors": weights_blob},
+                     hub_etag={f"{REPO}/open_clip_model.safetensors": sha256(weights_blob)})
+    try:
+        monkeypatch.setenv("HF_ENDPOINT", f"{srv.url}/hub")
+        result = runner.invoke(app, ["models", "fetch", "clip"])
+        assert result.exit_code == 0, result.output
+    finally:
+        srv.close()
+    loaded = load_clip("cpu")
+    assert loaded.dim == 32 and not loaded.random_init
+    picture = Image.open(io.BytesIO(_png()))
+    assert abs(float(loaded.embed_images([picture])[0] @ source.embed_images([picture])[0]) - 1.0) < 1e-4
+
+
+def _png() -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray((np.arange(48 * 48 * 3) % 251).astype("uint8").reshape(48, 48, 3)).save(buffer, format="PNG")
+    return buffer.getvalue()
