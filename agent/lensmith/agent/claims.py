@@ -127,7 +127,20 @@ _META = re.compile(
 )
 _FILE = re.compile(r"(?<![\w/.-])[\w.-]+\.(?:jpe?g|png|gif|webp|bmp|tiff?)\b|\bimg:[0-9a-f]{4,}\b", re.IGNORECASE)
 # model names, paths, URLs and identifiers ("yolo11n_int8_openvino_model", "$LENSMITH_WEIGHTS/x"): never scene words
-_IDENTIFIER = re.compile(r"\S*[_/\\$@]\S*|\b[a-z]+\d+[a-z\d]*\b|\b\w+://\S+", re.IGNORECASE)
+_WORDISH = re.compile(r"\S+")
+_ALNUM_ID = re.compile(r"[a-z]+\d+[a-z\d]*", re.IGNORECASE)
+
+
+def _mask_identifiers(text: str) -> str:
+    """Blank out model names, paths, URLs and identifiers, one whitespace-separated run at a
+    time (linear: no regex backtracking over long runs)."""
+    def blank(m: re.Match[str]) -> str:
+        run = m.group(0)
+        if any(c in run for c in "_/\\$@") or "://" in run:
+            return " " * len(run)
+        return _ALNUM_ID.sub(lambda k: " " * len(k.group(0)), run) if any(c.isdigit() for c in run) else run
+
+    return _WORDISH.sub(blank, text)
 _SEARCH = re.compile(
     r"\b(?:found|detected|detects|sees|saw|finds|reports?)\s+(?:no\s+objects?|nothing|none\s+of\s+the\s+(?:\d+\s+)?"
     r"(?:object\s+)?classes(?:\s+it\s+knows)?)|\bno\s+objects?\s+(?:were\s+|was\s+)?(?:detected|found)|"
@@ -310,7 +323,7 @@ def extract_claims(
         for m in _FILE.finditer(masked):
             files.append((s_start + m.start(), s_start + m.end(), m.group(0)))
             masked = masked[: m.start()] + " " * len(m.group(0)) + masked[m.end():]
-        masked = _IDENTIFIER.sub(lambda m: " " * len(m.group(0)), masked)
+        masked = _mask_identifiers(masked)
         toks = _tokens(masked, s_start)
         hedged_sentence = any(t.word in HEDGES for t in toks)
         for c in text_claims:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from functools import lru_cache
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -41,6 +42,7 @@ from lensmith.runtime.vocab import COCO_CLASSES, to_class
 ImageSize = tuple[float, float]  # (width, height) of the displayed image
 SizeLookup = Callable[[str], ImageSize | None]
 _UNSCOPED = "?"  # artifacts that name no image
+MAX_ANSWER_CHARS = 20_000  # longer answers are checked up to here
 
 
 @dataclass
@@ -102,6 +104,7 @@ def _scope(claim: Claim, evidence: _Evidence, names: dict[str, str]) -> tuple[li
 
 
 # ---- object claims ---------------------------------------------------------------------
+@lru_cache(maxsize=4096)
 def _label_class(label: str) -> str:
     return to_class(label) or label.lower()
 
@@ -367,6 +370,7 @@ def _edit_distance(a: str, b: str) -> int:
     return prev[-1]
 
 
+@lru_cache(maxsize=65536)
 def _word_cost(claimed: str, read: str) -> int | None:
     """0 for the same word, 1 for OCR noise on a long word, None for a different word.
 
@@ -388,6 +392,8 @@ def _match_words(claimed: list[str], read: list[str]) -> list[tuple[int, int, in
     out = []
     joined = "".join(claimed)
     for start in range(len(read)):
+        if _word_cost(claimed[0], read[start]) is None and not joined.startswith(read[start]):
+            continue  # the first word cannot start here
         # OCR may split or merge words: compare without the spaces first
         acc = ""
         for end in range(start, min(len(read), start + len(claimed) + 3)):
@@ -453,8 +459,8 @@ def fuzzy_contains(needle: str, haystack: str) -> tuple[bool, str]:
 
 
 def _closest(want: list[str], have: list[str]) -> str:
-    if not have:
-        return ""
+    if not have or len(want) > 30 or len(have) > 400:
+        return ""  # a near-miss hint is not worth quadratic work on hostile input
     width = len(want)
     target = " ".join(want)
     windows = [" ".join(have[s : s + width]) for s in range(max(1, len(have) - width + 1))]
@@ -650,6 +656,7 @@ def check_answer(
     ``image_names`` maps image ids to file names ("bus.jpg"); without it, and without
     ``image_sizes`` (for position claims), the session's image store is asked.
     """
+    answer = answer[:MAX_ANSWER_CHARS]  # bounded work on whatever a planner sends
     evidence = _collect(calls, images)
     names = dict(image_names) if image_names is not None else _names_from_store(evidence.images)
     claims = extract_claims(answer, evidence.vocabulary, image_names=list(names.values()))
