@@ -224,8 +224,8 @@ class _Session:  # stands in for an MCP ServerSession: only its identity matters
     pass
 
 
-def test_client_stores_are_separate_and_removed_when_idle_or_gone(tmp_path: Path) -> None:
-    clients = ClientStores(ServeOptions(idle_s=0.3, root=tmp_path))
+def test_client_stores_are_separate_and_removed_when_the_session_goes(tmp_path: Path) -> None:
+    clients = ClientStores(ServeOptions(root=tmp_path))
     one, two = _Session(), _Session()
     a, b = clients.for_session(one, "a"), clients.for_session(two, "b")
     assert a.store is not b.store and clients.for_session(one).store is a.store
@@ -234,12 +234,21 @@ def test_client_stores_are_separate_and_removed_when_idle_or_gone(tmp_path: Path
     folder_a = a.store.folder
     del one, a
     gc.collect()
-    assert not folder_a.exists() and clients.active() == 1  # the session went away
-    time.sleep(0.4)
-    clients.sweep()
-    assert clients.active() == 0 and not b.store.folder.exists()  # idle too long
+    assert not folder_a.exists() and clients.active() == 1 and b.store.folder.exists()
     clients.close()
     assert not clients.root.exists()
+
+
+def test_idle_clients_are_removed_without_any_call(tmp_path: Path) -> None:
+    clients = ClientStores(ServeOptions(idle_s=0.3, root=tmp_path))
+    session = _Session()
+    folder = clients.for_session(session, "idle").store.folder
+    assert folder.exists()
+    deadline = time.monotonic() + 5
+    while clients.active() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert clients.active() == 0 and not folder.exists()
+    clients.close()
 
 
 def test_client_limit_drops_the_least_recently_used(tmp_path: Path) -> None:

@@ -106,6 +106,13 @@ class ClientStores:
         self._clients: dict[str, _Client] = {}
         self._tokens: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self._lock = threading.RLock()
+        self._stopped = threading.Event()
+        # idle clients go even when no call comes to notice them
+        threading.Thread(target=self._sweeper, name="lensmith-mcp-sweep", daemon=True).start()
+
+    def _sweeper(self) -> None:
+        while not self._stopped.wait(min(60.0, max(0.05, self.options.idle_s / 4))):
+            self.sweep()
 
     def for_session(self, session: Any, name: str = "") -> _Client:
         self.sweep()
@@ -173,6 +180,7 @@ class ClientStores:
             return len({id(c) for c in self._clients.values()})
 
     def close(self) -> None:
+        self._stopped.set()
         with self._lock:
             for token in list(self._clients):
                 self._forget(token)
