@@ -106,10 +106,14 @@ def test_a_fifo_never_blocks(tmp_path: Path, shared: Path) -> None:
 
 def test_file_byte_cap_is_checked_before_reading(tmp_path: Path) -> None:
     huge = tmp_path / "huge.png"
-    with huge.open("wb") as fh:  # sparse: 200 MB on paper, nothing on disk
-        fh.truncate(200 * 2**20)
+    with huge.open("wb") as fh:  # sparse: 600 MB on paper, nothing on disk
+        fh.truncate(600 * 2**20)
     started = time.monotonic()
-    assert "too large" in message(ImageStore(tmp_path / "a"), str(huge))
+    assert "too large" in message(ImageStore(tmp_path / "a"), str(huge))  # the local user's cap: 512 MiB
+    with huge.open("wb") as fh:
+        fh.truncate(100 * 2**20)
+    shared = ImageStore(tmp_path / "b", policy=ImagePolicy.shared([tmp_path]))
+    assert "too large" in message(shared, str(huge))  # untrusted callers: 64 MiB
     assert time.monotonic() - started < 2
 
 

@@ -18,7 +18,9 @@ from pathlib import Path
 
 from lensmith.runtime.errors import ImageError
 
-MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_FILE_BYTES = 64 * 1024 * 1024  # from untrusted callers
+# the local user's own files: room for a large uncompressed TIFF within the pixel limit
+LOCAL_MAX_FILE_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,7 @@ class ImagePolicy:
     allow_dirs: tuple[Path, ...] = field(default_factory=tuple)  # shared folders, resolved
     urls: bool = True
     private_urls: bool = True  # loopback/private/link-local URL targets
-    max_file_bytes: int = MAX_FILE_BYTES
+    max_file_bytes: int = LOCAL_MAX_FILE_BYTES
 
     @classmethod
     def local_user(cls) -> ImagePolicy:

@@ -228,7 +228,7 @@ class ImageStore:
                     f"Image URLs are not fetched for this caller: {short(ref)}. Send the image as base64 "
                     "data, or ask the user to enable URLs."
                 )
-            data = urls.download(ref, allow_private=policy.private_urls, max_bytes=policy.max_file_bytes)
+            data = urls.download(ref, allow_private=policy.private_urls, max_bytes=min(policy.max_file_bytes, urls.MAX_BYTES))
             return self._add_bytes(data, source_name=ref, label=label)
         if not policy.local:
             path = policy.check_path(ref)
