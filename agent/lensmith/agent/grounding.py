@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from functools import lru_cache
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import PurePath
 
 from lensmith.agent.claims import ANY_OBJECT, Claim, count_matches, extract_claims, lower_bound
