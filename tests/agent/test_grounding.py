@@ -467,3 +467,22 @@ def test_text_said_to_be_absent_is_held_against_ocr():
     v = one("There is no text in this image.", [empty])
     assert (v.status, v.confidence) == ("supported", "low")
     assert one("There is no text in this image.", [ONE_CAT]).status == "unverified"
+
+
+@pytest.mark.slow
+def test_the_heuristic_printer_answer_states_no_search_that_did_not_happen(tmp_path):
+    """`lensmith ask bus.jpg "is there a printer?"` with the rule-based planner and the real
+    detector: the answer never says the detector searched every class or found nothing."""
+    from lensmith.agent.config import Settings
+    from lensmith.agent.loop import Agent
+    from lensmith.evals.photos import photo_path, photos
+
+    settings = Settings()
+    settings.memory.enabled = False
+    bus = photo_path(photos()["bus"], tmp_path)
+    trace = Agent(settings=settings, memory=False).ask("is there a printer?", [bus])
+    assert trace.error is None, trace.error
+    assert "none of the" not in trace.answer and "found nothing" not in trace.answer
+    assert "printer" in trace.answer
+    assert not [v for v in trace.verdicts if v.status == "contradicted"], trace.verdicts
+    assert not [v for v in trace.verdicts if v.status == "supported" and v.subject in ("person", "*")]
