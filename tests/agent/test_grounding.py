@@ -486,3 +486,11 @@ def test_the_heuristic_printer_answer_states_no_search_that_did_not_happen(tmp_p
     assert "printer" in trace.answer
     assert not [v for v in trace.verdicts if v.status == "contradicted"], trace.verdicts
     assert not [v for v in trace.verdicts if v.status == "supported" and v.subject in ("person", "*")]
+
+
+def test_names_are_unverified_unless_read_in_the_image():
+    verdicts = check_answer("The man on the right is Zinedine Zidane, on a bus to Madrid.", [BUS, ocr_call("EMT MADRID")])
+    names = {v.claim: v.status for v in verdicts if v.category == "identity"}
+    assert names == {"Zinedine": "unverified", "Zidane": "unverified", "Madrid": "supported"}
+    assert [v.reason for v in check_answer("It is Zidane.", [ZIDANE]) if v.category == "identity"] == [
+        "nothing measured who or what this is by name"]

@@ -338,6 +338,7 @@ def extract_claims(
         for m in _CONFIDENCE.finditer(masked):
             sentence_claims.append(Claim("attribute", m.group(0), ANY_OBJECT, "high", index, {"attribute": "confidence"},
                                          s_start + m.start(), s_start + m.end(), "confidence", current, hedged_sentence))
+        sentence_claims.extend(_names(toks, answer, index, current, hedged_sentence))
         refs_all = _image_refs(toks, files)
         topic = ""  # the object a clause without one is about ("the bus's colours: blue 46%")
         for c_start, c_end in _clauses(toks):
@@ -362,6 +363,28 @@ def extract_claims(
             seen.add(key)
             claims.append(c)
     return claims
+
+
+_NOT_NAMES = {
+    "i", "ocr", "yolo", "coco", "easyocr", "sam", "clip", "grabcut", "lensmith", "yes", "no", "ok", "note",
+    "however", "also", "english", "cpu", "gpu", "the", "a", "an", "this", "that", "there", "it", "in", "on",
+}  # fmt: skip
+
+
+def _names(toks: list[_Tok], answer: str, index: int, current: ImageRef | None, hedged: bool) -> list[Claim]:
+    """Proper names ("Zidane", "Madrid", "a Yamaha") name who or where: nothing here identifies that.
+
+    A capitalised word not starting the sentence or a clause, that names no class."""
+    out: list[Claim] = []
+    for k, tok in enumerate(toks):
+        original = answer[tok.start : tok.end]
+        prev = toks[k - 1].word if k else ""
+        if (k == 0 or prev in {".", ":", ";", "(", "!", "?", '"'} or not original[:1].isupper() or not original.isalpha()
+                or tok.word in _NOT_NAMES or tok.word in _KEYS or singularize(tok.word) in _KEYS or original.isupper() and len(original) <= 3):
+            continue
+        out.append(Claim("attribute", original, "", original, index, {"attribute": "identity"}, tok.start, tok.end,
+                         "identity", current, hedged))
+    return out
 
 
 def _ref_for(k: int, refs: list[tuple[int, ImageRef]], current: ImageRef | None) -> ImageRef | None:

@@ -526,6 +526,22 @@ def _check_confidence(claim: Claim, evidence: _Evidence, names: dict[str, str]) 
                     strength=weakest, confidence="high" if weakest >= LOW_CONFIDENCE else "low", reason=why)
 
 
+def _check_name(claim: Claim, evidence: _Evidence, names: dict[str, str]) -> Verdict:
+    """A name the OCR read in that image ("Madrid" on a destination sign) is written there;
+    that is all the evidence says about it."""
+    keys, _, _ = _scope(claim, evidence, names)
+    for call_id, art in evidence.ocrs:
+        if _key(art) in keys or _key(art) == _UNSCOPED:
+            ok, near, _ = text_match(str(claim.expected), art.full_text or " ".join(art.lines))
+            if ok:
+                scores = _span_scores(art, near)
+                score = min(scores) if scores else None
+                return _verdict(claim, "supported", observed=near, evidence=[call_id], arts=[art], strength=score,
+                                confidence="low" if score is None or score < LOW_CONFIDENCE else "high",
+                                reason=f"OCR read {near!r} there; nothing identified more than the written word")
+    return _verdict(claim, "unverified", reason="nothing measured who or what this is by name")
+
+
 _COLOUR_NAMES = {"gray": "grey", "silver": "grey", "navy": "blue", "teal": "blue", "maroon": "red", "gold": "yellow",
                  "golden": "yellow", "beige": "brown", "tan": "brown", "blond": "yellow", "blonde": "yellow", "dark": "black"}
 
@@ -564,7 +580,7 @@ def _check_colour(claim: Claim, evidence: _Evidence, names: dict[str, str]) -> V
 _NOTHING_MEASURED = {
     "colour": "colour", "action": "what anyone or anything is doing", "relation": "how objects relate",
     "gender": "gender", "age": "age", "role": "who anyone is", "emotion": "emotions", "scene": "the scene",
-    "clothing": "clothing", "attribute": "this attribute",
+    "clothing": "clothing", "attribute": "this attribute", "identity": "who or what this is by name",
 }
 
 
@@ -676,6 +692,8 @@ def check_answer(
             verdicts.append(_check_text(claim, evidence, names))
         elif claim.category == "confidence":
             verdicts.append(_check_confidence(claim, evidence, names))
+        elif claim.category == "identity" and evidence.ocrs:
+            verdicts.append(_check_name(claim, evidence, names))
         elif claim.category == "colour" and evidence.colours:
             verdicts.append(_check_colour(claim, evidence, names))
         else:
