@@ -618,6 +618,9 @@ def _predicates(
         prev = words[k - 1] if k > 0 else ""
         nxt = words[k + 1] if k + 1 < len(words) else ""
         relation = next((p for p, _ in RELATIONS if tuple(words[k : k + len(p)]) == p), None)
+        after = words[k + len(relation)] if relation and k + len(relation) < len(words) else ""
+        if relation and relation[0] in ("over", "around") and (number_value(after) is not None or after in ("a", "an") and k + len(relation) + 1 < len(words) and words[k + len(relation) + 1] == "dozen"):
+            relation = None  # "over 3 people": a quantity
         if relation and not (relation[0] in ("left", "right") and prev in ("the",)):
             # "on the left of the image" is a position in the frame, not a relation
             span_words = len(relation)

@@ -140,3 +140,24 @@ NOT_ACTIONS = {
     "carrying", "bearing", "ping", "padding", "marking", "markings", "spacing", "bedding",
 }  # fmt: skip
 
+EMOTIONS |= {
+    "frowning", "frown", "frowns", "crying", "joy", "joyous", "anger", "fear", "fearful", "delighted", "pleased",
+    "miserable", "lonely", "shy", "embarrassed", "anxious", "stressed", "peaceful", "content", "amused",
+    "determined", "gloomy", "grim", "glad", "bored", "sleepy", "alert", "cheerful", "somber", "sombre", "tense",
+}  # fmt: skip
+SCENE_WORDS |= {"raining", "snowing", "windy", "stormy", "overcast", "foggy", "dark", "nighttime", "midday", "summer", "winter", "autumn", "spring"}  # fmt: skip
+SCENE_NOUNS |= {
+    "supermarket", "mall", "library", "museum", "church", "school", "hospital", "farm", "zoo", "harbor", "harbour",
+    "port", "bridge", "highway", "sidewalk", "pavement", "square", "plaza", "stage", "concert", "party", "wedding",
+    "match", "game", "event", "ceremony", "conference", "meeting", "runway", "track", "platform", "terminal",
+    "tunnel", "alley", "neighbourhood", "neighborhood", "village", "suburb", "downtown", "backyard", "yard",
+    "porch", "balcony", "rooftop", "basement", "corridor", "hallway", "warehouse", "factory", "workshop",
+    "laboratory", "lab", "gym", "pool", "ocean", "shore", "coast", "island", "jungle", "savanna", "meadow",
+}  # fmt: skip
+RELATIONS = tuple(sorted(
+    set(RELATIONS) | {(tuple(p.split()), "relation") for p in (
+        "across from", "opposite", "alongside", "on the edge of", "at the edge of", "facing", "in the hands of",
+        "over", "around", "leaning against", "lying on", "hanging from", "attached to", "filled with", "full of",
+        "covered in", "covered with", "surrounded by", "in the middle of", "on the back of", "riding")},
+    key=lambda r: -len(r[0]),
+))  # fmt: skip
