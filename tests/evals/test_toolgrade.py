@@ -27,6 +27,8 @@ from lensmith.evals.toolgrade import count_of, grade, yes_no
         ('The text reads: "Printing 3rd floor" (read_text).', {"text": "2nd floor"}, "wrong"),  # digits exact
         ('The text reads: "BUSINESS CENTRE" (read_text).', {"text": "BUSINESS CENTER"}, "wrong"),  # words exact
         ("I found no readable text (read_text).", {"no_text": True}, "correct"),
+        ("No bicycle was detected (detect).", {"side": "left"}, "wrong"),  # answers where: nowhere
+        ("I see 1 person (detect).", {"side": "left"}, "off_topic"),
         ("I need an image to answer that.", {"needs_image": True}, "correct"),
         ('Probably: a sign reads "Printing 2nd floor" (read_text).', {"hedged": True, "words_all": ["print"]}, "correct"),
         ('A sign reads "Printing 2nd floor" (read_text).', {"hedged": True, "words_all": ["print"]}, "wrong"),

@@ -152,7 +152,9 @@ def _check(answer: str, ref: dict[str, Any]) -> tuple[bool, bool]:
     if "side" in ref:
         side = ref["side"]
         other = "right" if side == "left" else "left"
-        return side in have and other not in have, bool({"left", "right", "middle"} & have)
+        # "no bicycle was detected" answers "where is the bicycle?" (wrongly, when there is one)
+        missing = bool(re.search(r"\bno [a-z ]+ (?:was|were) (?:detected|found)\b", answer, re.I))
+        return side in have and other not in have, bool({"left", "right", "middle"} & have) or missing
     ok = True
     addressed = True
     if "hedged" in ref:

@@ -260,6 +260,10 @@ def _detected(part: Ask, ev: _Evidence, *, yes_no: bool) -> list[str]:
     found = [(name, *_find(ev, name)) for name in targets]
     known = [f for f in found if f[1] in ("found", "none")]
     out: list[str] = []
+    for name, (word, aspect) in part.qualified.items():
+        out.append(f"I can't tell which of them are {plural(singular_word(word), 2)}: the detector finds "
+                   f"{plural(name, 2)} but does not measure {aspect}; that would need an attribute classifier "
+                   "(or a multimodal language model planner).")
     if yes_no and known:
         present = [f for f in known if f[1] == "found"]
         wants_all = " or " not in part.text.lower() and len(known) > 1 and " and " in part.text.lower()
@@ -290,9 +294,10 @@ def _listing(part: Ask, ev: _Evidence, *, yes_no: bool = False) -> list[str]:
             listed = ", ".join(f"{counted(n, len(sc))} ({_scores(sc)})" for n, sc in present)
             lead = "Yes. " if yes_no else ""
             return [f"{lead}{_cap(what)} detected: {listed} (detect)."]
-        looked = ", ".join(n for n, state, _a, _s in found if state == "none")
+        looked = sum(1 for _n, state, _a, _s in found if state == "none")
         lead = "No: " if yes_no else ""
-        return [f"{lead}{'n' if lead else 'N'}o {singular_word(what)} was detected (detect looked for: {looked})."]
+        return [f"{lead}{'n' if lead else 'N'}o {singular_word(what)} was detected (detect searched the {looked} "
+                f"{singular_word(what)} classes it knows)."]
     counts: dict[str, list[float]] = {}
     for artifact in ev.detects:
         for det in artifact.detections:
@@ -306,8 +311,8 @@ def _listing(part: Ask, ev: _Evidence, *, yes_no: bool = False) -> list[str]:
     if _searched_all(artifact):
         lead = "No: t" if yes_no else "T"
         return [f"{lead}he detector found none of the {artifact.vocabulary_size or 80} object classes it knows (detect)."]
-    looked = ", ".join(artifact.queried)
-    return [f"None of what I looked for was detected (detect looked for: {looked})."] if looked else []
+    looked = len(artifact.queried)
+    return [f"None of the {looked} classes I looked for was detected (detect)."] if looked else []
 
 
 def singular_word(word: str) -> str:
@@ -328,13 +333,13 @@ def _compare(part: Ask, ev: _Evidence) -> list[str]:
     na, nb = len(fa[2]), len(fb[2])
     text = part.text.lower()
     if re.search(r"\b(?:fewer|less)\b", text):
-        yes, relation = na < nb, f"fewer {plural(a, 2)} than {plural(b, 2)}"
+        yes = na < nb
     elif re.search(r"\bas many\b|\bsame number\b|\bequal\b", text):
-        yes, relation = na == nb, f"as many {plural(a, 2)} as {plural(b, 2)}"
+        yes = na == nb
     else:
-        yes, relation = na > nb, f"more {plural(a, 2)} than {plural(b, 2)}"
-    verdict = "so there are " + relation if yes else "so there are not " + relation
-    return [f"{'Yes' if yes else 'No'}: {facts}; {verdict} (by the detector's counts)."]
+        yes = na > nb
+    # the relation is not restated ("so there are more cups than spoons"): the counts are the claims
+    return [f"{'Yes' if yes else 'No'}, by the detector's counts: {facts}."]
 
 
 def _locate_all(ev: _Evidence) -> list[str]:
@@ -437,7 +442,8 @@ def _colour_text(colours: list[tuple[str, float]]) -> str:
 
 def _colour(part: Ask, ev: _Evidence) -> list[str]:
     out: list[str] = []
-    asked = part.colour if part.yes_no else None
+    # "is the bus red?" gets a yes or no; "is it blue or green?" just the colours
+    asked = part.colour if part.yes_no and " or " not in part.text.lower() else None
     if not part.targets:
         whole = [c for c in ev.colours if not (c.data or {}).get("box")]  # type: ignore[union-attr]
         if whole:
@@ -470,6 +476,8 @@ def _colour(part: Ask, ev: _Evidence) -> list[str]:
 
 
 def _colour_verdict(asked: str | None, colours: list[tuple[str, float]], what: str) -> str:
+    if what == "the image" and colours and {n for n, _s in colours} <= {"black", "white", "grey"}:
+        return f"Only black, white and grey were measured in {what}, so it looks black and white. "
     if not asked:
         return ""
     asked = "grey" if asked == "gray" else asked
@@ -563,16 +571,18 @@ def _across_images(intent: Intent, images: dict[str, _Evidence], turn: _Turn) ->
         if len(counts) < 2:
             continue
         if part.kind == "presence":
-            with_it = [f"photo {i} ({n})" for i, n, c in counts if c]
-            out.append(f"{_cap(plural(name, 2))} detected in: {', '.join(with_it)}." if with_it
-                       else f"No {name} was detected in any of the photos.")
+            # the photo named before the claim, so the checker holds it against that photo
+            with_it = [f"in photo {i} ({n}) {'a' if c == 1 else c} {plural(name, c)} was detected" if c == 1 else
+                       f"in photo {i} ({n}) {c} {plural(name, c)} were detected" for i, n, c in counts if c]
+            out.append("In short: " + "; ".join(with_it) + (", and in no other photo." if len(with_it) < len(counts) else ".")
+                       if with_it else f"No {name} was detected in any of the photos.")
         else:
             top = max(c for _i, _n, c in counts)
             best = [f"photo {i} ({n})" for i, n, c in counts if c == top]
             if top and len(best) == 1:
-                out.append(f"Most {plural(name, 2)}: {best[0]}, with {top} (detect).")
+                out.append(f"In short: {best[0]} has the most {plural(name, 2)}, {top} (detect).")
             elif top:
-                out.append(f"Tied for the most {plural(name, 2)} ({top} each): {', '.join(best)} (detect).")
+                out.append(f"In short: {', '.join(best)} tie for the most {plural(name, 2)}, {top} each (detect).")
     return out
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from lensmith.runtime.vocab import COCO_CLASSES, normalise, singular, to_class
+from lensmith.runtime.vocab import COCO_CLASSES, PERSON_WORDS, normalise, singular, to_class
 
 log = logging.getLogger("lensmith.agent")
 
@@ -75,6 +75,8 @@ class Ask:
     vertical: bool = False
     yes_no: bool = False  # starts like a yes/no question
     activity: dict[str, Any] | None = None  # availability: the activity entry
+    # a class named by a word that says more than the class ("children" → person, but age)
+    qualified: dict[str, tuple[str, str]] = field(default_factory=dict)
     unmeasurable: dict[str, Any] | None = None  # {"what": ..., "needs": ...}
     score: float = 0.0
     runner_up: tuple[str, float] = ("", 0.0)
@@ -334,6 +336,9 @@ def _find_objects(lowered: str, ask: Ask, vocabulary: tuple[str, ...]) -> None:
             return
         target = to_class(phrase, vocabulary)
         if target is not None:
+            word = phrase.split()[-1]
+            if word in PERSON_WORDS and target == "person":
+                ask.qualified.setdefault(target, (word, PERSON_WORDS[word]))
             if target not in seen:
                 seen.add(target)
                 ask.objects.append(target)
