@@ -11,6 +11,7 @@ import contextlib
 import gc
 import io
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -294,17 +295,21 @@ def test_a_client_is_never_dropped_in_the_middle_of_a_call(tmp_path: Path) -> No
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-def test_sigterm_on_a_stdio_server_removes_the_client_stores(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_sigterm_or_ctrl_c_on_a_stdio_server_removes_the_client_stores(tmp_path: Path, stop: int) -> None:
     process = subprocess.Popen([str(LENSMITH), "mcp", "serve", "--tool", "colour"], env=env(tmp_path),
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               # a shell's background job ignores SIGINT, and a child inherits that
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 90
         while not list(tmp_path.glob("lensmith-mcp-*")):  # the server is up
             assert process.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
         time.sleep(0.5)
-        process.terminate()
+        process.send_signal(stop)
         assert process.wait(timeout=20) == 0
+        assert "Traceback" not in process.stderr.read().decode()  # type: ignore[union-attr]
     finally:
         if process.poll() is None:
             process.kill()

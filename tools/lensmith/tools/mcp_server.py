@@ -378,7 +378,7 @@ def serve(
     """Run until stopped; client images are removed on the way out. HTTP needs ``token``."""
     server, clients = build_server(registry, options=options, host=host, port=port)
     if threading.current_thread() is threading.main_thread():
-        # SIGTERM: remove the client stores, then leave at once (a stdio server's stdin
+        # SIGTERM/SIGINT: remove the client stores, then leave at once (a stdio server's stdin
         # reader would hold a normal exit; uvicorn raises the signal again after its own
         # graceful shutdown, which without this handler would skip the cleanup)
         def stop(*_: Any) -> None:
@@ -386,6 +386,7 @@ def serve(
             os._exit(0)
 
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)  # Ctrl-C: the same, without a traceback
     try:
         if transport == "stdio":
             server.run("stdio")
