@@ -175,3 +175,17 @@ def test_the_catalogue_covers_each_kind_and_lands_on_a_resolver_candidate():
                 assert remote.name and not os.path.isabs(remote.name) and ".." not in Path(remote.name).parts
         if not any(f.sha256 for f in entry.files):  # unpinned entries say how they are checked instead
             assert "hub" in entry.checksum or "size" in entry.checksum
+
+
+def test_force_downloads_again_from_scratch(online, server, lensmith_home):
+    server.cut_after["/tiny.pth"] = 2000
+    download = one_file(server, sha256=sha256(BLOB))
+    with pytest.raises(FetchError):
+        fetch(download)
+    got = fetch(download, force=True)
+    assert server.requests[-1] == ("/tiny.pth", None)  # no Range: the partial file was dropped
+    assert got.files[0].resumed_from == 0 and got.path.read_bytes() == BLOB
+    server.files["/tiny.pth"] = BLOB[::-1]
+    again = fetch(Download(model="tiny", target="tiny.pth", checksum="test",
+                           files=(RemoteFile(url=f"{server.url}/tiny.pth", sha256=sha256(BLOB[::-1])),)), force=True)
+    assert not again.already and again.path.read_bytes() == BLOB[::-1]

@@ -92,7 +92,7 @@ def models_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json"
 def fetch_cmd(
     names: list[str] = typer.Argument(None, help="Models to fetch (names from `lensmith models fetch --list`)."),
     all_: bool = typer.Option(False, "--all", help="Fetch every model in the catalogue."),
-    list_: bool = typer.Option(False, "--list", help="Show the catalogue (sources, sizes, checksums) and exit."),
+    list_: bool = typer.Option(False, "--list", help="Show the catalogue (sources and how each is checked) and exit."),
     force: bool = typer.Option(False, "--force", help="Download again even if the weights are there."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:

@@ -85,6 +85,12 @@ def fetch(download: Download, root: Path | None = None, *, force: bool = False,
             f"unset it and run `lensmith models fetch {download.model}`, or place {download.target} in {root} yourself."
         )
     staging = root / ".partial" / download.target
+    if force:  # trusts nothing from an earlier attempt either
+        for leftover in (staging, staging.with_name(staging.name + ".part")):
+            if leftover.is_dir():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink(missing_ok=True)
     staging.parent.mkdir(parents=True, exist_ok=True)
     result = FetchResult(download.model, final)
     with httpx.Client(follow_redirects=True, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
