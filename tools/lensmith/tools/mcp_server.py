@@ -401,15 +401,5 @@ def serve(
         clients.close()
 
 
-@contextlib.contextmanager
-def serving(*args: Any, **kwargs: Any) -> Iterator[tuple[FastMCP, ClientStores]]:
-    """A built server whose client stores are removed on exit (for embedding and tests)."""
-    server, clients = build_server(*args, **kwargs)
-    try:
-        yield server, clients
-    finally:
-        clients.close()
-
-
 __all__ = ["SERVER_NAME", "BearerAuth", "ClientStores", "ServeOptions", "build_server", "call_tool",
-           "serve", "serveable_tools", "serving", "to_image_id"]
+           "serve", "serveable_tools", "to_image_id"]
