@@ -135,7 +135,7 @@ def _size(path: Path) -> int:
 
 
 def _read_lines(path: Path) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     try:
         raw = path.read_bytes()
     except FileNotFoundError:

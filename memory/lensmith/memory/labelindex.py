@@ -78,7 +78,8 @@ class LabelIndex:
 
     def ids(self, labels: Sequence[str] = (), has_text: bool | None = None, *, aspect: str | None = None) -> list[str]:
         """Entry ids that carry every label (and text, or no text), in the order written."""
-        clauses, params = [], []
+        clauses: list[str] = []
+        params: list[str | int] = []
         for label in labels:
             clauses.append("id IN (SELECT id FROM labels WHERE label = ?)")
             params.append(label)
