@@ -25,6 +25,10 @@ from lensmith.runtime.artifacts import (
     SegmentArtifact,
     parse_artifact,
 )
+from lensmith.runtime.vocab import (
+    counted as counted,  # the one plural rule, kept importable from here
+)
+from lensmith.runtime.vocab import plural as plural
 
 if TYPE_CHECKING:
     from lensmith.agent.planners.heuristic import _Turn
@@ -32,8 +36,6 @@ if TYPE_CHECKING:
 WEAK = 0.5  # detections and reads below this are reported as low confidence
 SIGN_RELEVANCE = 0.35  # a line of text this similar to an availability question counts as a sign about it
 MAX_QUOTE = 300
-_IRREGULAR_PLURALS = {"person": "people", "mouse": "mice", "knife": "knives", "sheep": "sheep",
-                      "skis": "skis", "scissors": "scissors"}
 _GENERIC_READ = {"what", "does", "do", "the", "sign", "signs", "say", "says", "read", "reads", "text", "written",
                  "write", "writing", "here", "it", "this", "that", "me", "for", "is", "there", "any", "words", "word",
                  "on", "of", "in", "image", "picture", "photo", "can", "you", "please", "tell", "a", "an", "visible",
@@ -43,23 +45,6 @@ _QUESTION_WORDS = {"what", "whats", "is", "are", "my", "your", "the", "a", "an",
                    "tell", "about", "again", "please", "was", "were", "it", "that", "this", "how", "know"}
 
 
-def plural(noun: str, count: int) -> str:
-    if count == 1:
-        return noun
-    head, _, last = noun.rpartition(" ")
-    if last in _IRREGULAR_PLURALS:
-        last = _IRREGULAR_PLURALS[last]
-    elif last.endswith(("s", "x", "ch", "sh")):
-        last += "es"
-    elif last.endswith("y") and last[-2:-1] not in "aeiou":
-        last = last[:-1] + "ies"
-    else:
-        last += "s"
-    return f"{head} {last}".strip()
-
-
-def counted(noun: str, count: int) -> str:
-    return f"{count} {plural(noun, count)}"
 
 
 # ---- evidence per image ---------------------------------------------------------------
@@ -261,7 +246,8 @@ def _detected(part: Ask, ev: _Evidence, *, yes_no: bool) -> list[str]:
     known = [f for f in found if f[1] in ("found", "none")]
     out: list[str] = []
     for name, (word, aspect) in part.qualified.items():
-        out.append(f"I can't tell which of them are {plural(singular_word(word), 2)}: the detector finds "
+        # the user's word stays in brackets: said as a claim it would read as a count of people
+        out.append(f"I can't tell the {aspect} of anyone here (you asked about {word}): the detector finds "
                    f"{plural(name, 2)} but does not measure {aspect}; that would need an attribute classifier "
                    "(or a multimodal language model planner).")
     if yes_no and known:
@@ -477,7 +463,8 @@ def _colour(part: Ask, ev: _Evidence) -> list[str]:
 
 def _colour_verdict(asked: str | None, colours: list[tuple[str, float]], what: str) -> str:
     if what == "the image" and colours and {n for n, _s in colours} <= {"black", "white", "grey"}:
-        return f"Only black, white and grey were measured in {what}, so it looks black and white. "
+        names = " and ".join(n for n, _s in colours)
+        return f"Only {names} {'was' if len(colours) == 1 else 'were'} measured in {what}, so it looks greyscale. "
     if not asked:
         return ""
     asked = "grey" if asked == "gray" else asked

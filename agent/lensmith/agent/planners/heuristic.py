@@ -40,7 +40,7 @@ class _Turn:
     def __init__(self, messages: Sequence[BaseMessage]) -> None:
         start = 0
         for i, message in enumerate(messages):
-            if isinstance(message, HumanMessage) and not _text(message).startswith(GROUNDING_MARKER):
+            if isinstance(message, HumanMessage) and not str(message.text).startswith(GROUNDING_MARKER):
                 start = i
         human = messages[start] if messages else HumanMessage("")
         blocks = _blocks(human)
@@ -239,6 +239,4 @@ def _blocks(message: BaseMessage) -> list[str]:
     return [str(part.get("text", "")) for part in content if isinstance(part, dict) and part.get("type") == "text"]
 
 
-def _text(message: BaseMessage) -> str:
-    return "\n".join(_blocks(message))
 
