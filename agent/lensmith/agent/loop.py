@@ -129,7 +129,7 @@ class _EventsMiddleware(AgentMiddleware):
     def _finished(self, call: dict[str, Any], started: float, result: Any) -> Any:
         elapsed = time.perf_counter() - started
         if isinstance(result, ToolMessage):
-            text = _text(result.content)
+            text = str(result.text)  # LangChain joins the text blocks
             record = ToolCallRecord(
                 call_id=call["id"],
                 tool=call["name"],
@@ -584,7 +584,7 @@ async def _invoke(graph: Any, payload: dict[str, Any], config: dict[str, Any], t
     messages: list[BaseMessage] = result.get("messages", [])
     for message in reversed(messages):
         if isinstance(message, AIMessage):
-            return _cut(_text(message.content).strip(), MAX_ANSWER_CHARS)
+            return _cut(str(message.text).strip(), MAX_ANSWER_CHARS)
     return ""
 
 
@@ -650,17 +650,6 @@ def _jpeg_b64(image: StoredImage) -> str:
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=90)
     return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            part if isinstance(part, str) else str(part.get("text", "")) for part in content
-            if isinstance(part, str) or part.get("type") == "text"
-        )
-    return str(content)
 
 
 def _describe_failure(exc: BaseException, settings: Settings | None) -> str:
