@@ -459,8 +459,8 @@ def _clause_claims(
                 or nxt_word in COMPOUND_HEADS
                 or (_object_at(toks, i + size, extra) is not None and word in ("remote", "apple", "tv", "coffee", "table", "dog", "cat", "car", "bus", "pizza", "cake", "teddy"))
             )
-            if is_modifier:
-                i += size
+            if is_modifier or "asked" in words[max(0, i - 3) : i]:
+                i += size  # "(you asked about men)": the question's words, not a claim
                 continue
             expected, kind, cue = quantity(words, i)
             a = cue if cue >= 0 else i
