@@ -12,6 +12,8 @@ MiniLM's dimension (384) and the index's metadata layout; labels cycle over 8 cl
 - lensmith: ``Searcher.by_text(text, labels=[X])`` end to end, MiniLM embedding of the query
   text included (allowed ids from the label index, then Chroma's ``query(ids=…)``, or an
   exact ranking here for a small set);
+- lensmith, same filter with the bare run's precomputed vector (label index lookup +
+  Chroma ``query(ids=…)`` or the exact ranking): the like-for-like comparison with bare;
 - reference: the unfiltered Chroma query, and the MiniLM embedding alone.
 """
 
@@ -71,7 +73,7 @@ def main() -> None:
     os.environ["LENSMITH_HOME"] = str(tmp / "home")
     try:
         from lensmith.memory import open_memory
-        from lensmith.memory.search import Searcher
+        from lensmith.memory.search import Searcher, _rank_among
         from lensmith.memory.store import IMAGE_TEXTS
 
         store = open_memory(tmp / "mem")
@@ -101,6 +103,8 @@ def main() -> None:
                                         include=["metadatas", "distances"]))
                 timed(f"lensmith: by_text --label {label} ({share})",
                       lambda: searcher.by_text(text, labels=[label]))  # noqa: B023
+                timed(f"lensmith: same, precomputed vector ({share})",
+                      lambda: _rank_among(col, q, store.filter_ids([label], None), 40))  # noqa: B023
             timed("reference: Chroma query, no filter", lambda: col.query(query_embeddings=q, n_results=40,  # noqa: B023
                                                                           include=["metadatas", "distances"]))
             timed("reference: MiniLM embedding of the query", lambda: store.text_ef.embed([text]))  # noqa: B023
