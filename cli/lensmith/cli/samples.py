@@ -18,7 +18,7 @@ _SKIMAGE = ("astronaut", "chelsea", "coffee", "motorcycle_left", "rocket", "page
 
 def write_samples(folder: Path) -> list[Path]:
     import numpy as np
-    from PIL import Image, ImageDraw
+    from PIL import Image
 
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -43,26 +43,16 @@ def write_samples(folder: Path) -> list[Path]:
             if (assets / name).exists():
                 shutil.copy(assets / name, folder / name)
                 written.append(folder / name)
-    sign = Image.new("RGB", (800, 360), (20, 90, 40))
-    draw = ImageDraw.Draw(sign)
-    draw.rectangle((20, 20, 780, 340), outline=(255, 255, 255), width=6)
-    draw.text((400, 140), "BUSINESS CENTER", fill=(255, 255, 255), font=_font(64), anchor="mm")
-    draw.text((400, 250), "Printing  2nd floor", fill=(255, 255, 255), font=_font(40), anchor="mm")
-    path = folder / "sign.png"
-    sign.save(path)
-    written.append(path)
+    from lensmith.evals.tool_questions import render_sign
+
+    written.append(render_sign(folder / "sign.png"))  # the same sign the tool-use eval asks about
     return written
 
 
 def _font(size: int):
-    from PIL import ImageFont
+    from lensmith.evals.tool_questions import sign_font
 
-    try:
-        import matplotlib
-
-        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts/ttf/DejaVuSans-Bold.ttf"), size)
-    except (ImportError, OSError):
-        return ImageFont.load_default(size=size)
+    return sign_font(size)
 
 
 def samples(folder: Path = typer.Argument(Path("lensmith-samples"), help="Where to write the photos.")) -> None:
