@@ -117,13 +117,11 @@ def load_data(path: str = str(DATA)) -> dict[str, Any]:
 
 
 def encode(texts: list[str]) -> np.ndarray:
-    """L2-normalised MiniLM sentence embeddings (the model memory uses; loaded once, lazily)."""
-    from lensmith.memory.embeddings import load_minilm
+    """L2-normalised MiniLM sentence embeddings (the model memory uses; loaded once, lazily,
+    without importing Chroma)."""
+    from lensmith.memory.minilm import embed_texts
 
-    model = load_minilm()
-    out = model.encode(list(texts), batch_size=64, normalize_embeddings=True, convert_to_numpy=True,
-                       show_progress_bar=False)
-    return np.asarray(out, dtype=np.float32)
+    return embed_texts(list(texts))
 
 
 class Router:
@@ -184,7 +182,7 @@ def router() -> Router:
 def _cached_embeddings(texts: list[str]) -> np.ndarray:
     """Exemplar embeddings, kept under $LENSMITH_HOME/cache keyed by their text and the model,
     so a cold start encodes only the question."""
-    from lensmith.memory.embeddings import MINILM
+    from lensmith.memory.minilm import MINILM
     from lensmith.runtime.paths import home
     from lensmith.runtime.weights import resolve
 
