@@ -93,7 +93,7 @@ def test_discover_finds_plugins_builtins_and_failures(with_plugin: Path) -> None
     assert infos["contrast"][0].backend.startswith("numpy")
 
     # built-ins come through the same entry points, with source "builtin", loaded or not
-    builtin_names = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.value.startswith(("tools.", "memory."))}
+    builtin_names = {ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.value.startswith(("lensmith.tools.", "lensmith.memory."))}
     assert {"detect", "read_text", "segment", "edit", "retrieve", "remember"} <= builtin_names
     for name in builtin_names:
         assert infos[name][0].source == "builtin", infos[name][0]
@@ -247,7 +247,7 @@ def test_entry_point_kinds(monkeypatch: pytest.MonkeyPatch) -> None:
         metadata.EntryPoint("number", f"{module}:NOT_A_TOOL", ENTRY_POINT_GROUP),
         metadata.EntryPoint("gone", "no_such_module_for_lensmith:tool", ENTRY_POINT_GROUP),
     ]
-    monkeypatch.setattr("tools.registry.metadata.entry_points", lambda group: points if group == ENTRY_POINT_GROUP else [])
+    monkeypatch.setattr("lensmith.tools.registry.metadata.entry_points", lambda group: points if group == ENTRY_POINT_GROUP else [])
     registry = Registry.discover(device="cpu")
 
     assert registry.names() == ["device_tool", "divide_by_zero", "shout"]
