@@ -494,3 +494,14 @@ def test_names_are_unverified_unless_read_in_the_image():
     assert names == {"Zinedine": "unverified", "Zidane": "unverified", "Madrid": "supported"}
     assert [v.reason for v in check_answer("It is Zidane.", [ZIDANE]) if v.category == "identity"] == [
         "nothing measured who or what this is by name"]
+
+
+def test_notes_about_how_the_tools_worked_are_not_claims_about_the_image() -> None:
+    from lensmith.agent.claims import extract_claims
+
+    answer = ("There is 1 cat (detect: 0.85). Cut out 1 cat: the mask covers 50.1% of the image (segment via "
+              "grabcut, a classical fallback: no SAM weights were found; overlay image img:49b1cf4f).")
+    assert {c.subject for c in extract_claims(answer)} == {"cat"}
+    # a parenthesis that does speak of the scene still counts
+    subjects = {c.subject for c in extract_claims("There is a bus (and a dog next to it).")}
+    assert {"bus", "dog"} <= subjects

@@ -131,6 +131,19 @@ _WORDISH = re.compile(r"\S+")
 _ALNUM_ID = re.compile(r"[a-z]+\d+[a-z\d]*", re.IGNORECASE)
 
 
+# a parenthesis about how the tools worked ("(segment via grabcut, a classical fallback: no SAM
+# weights were found)", "(detect: 0.93)") speaks of lensmith, not of the image
+_TOOL_NOTE = re.compile(
+    r"\([^()]*\b(?:via|fallback|weights?|classical|method|overlay|annotated|grabcut|inpainting|detect|ocr|"
+    r"read_text|segment|model|score)\b[^()]*\)",
+    re.IGNORECASE,
+)
+
+
+def _mask_tool_notes(text: str) -> str:
+    return _TOOL_NOTE.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def _mask_identifiers(text: str) -> str:
     """Blank out model names, paths, URLs and identifiers, one whitespace-separated run at a
     time (linear: no regex backtracking over long runs)."""
@@ -323,7 +336,7 @@ def extract_claims(
         for m in _FILE.finditer(masked):
             files.append((s_start + m.start(), s_start + m.end(), m.group(0)))
             masked = masked[: m.start()] + " " * len(m.group(0)) + masked[m.end():]
-        masked = _mask_identifiers(masked)
+        masked = _mask_identifiers(_mask_tool_notes(masked))
         toks = _tokens(masked, s_start)
         hedged_sentence = any(t.word in HEDGES for t in toks)
         for c in text_claims:
