@@ -457,14 +457,23 @@ class Agent:
 
             def warm_up() -> None:
                 tools = {t.name: t for t in self.registry.tools()}
+
+                def warm(name: str) -> None:
+                    setup = getattr(tools.get(name), "ensure_setup", None)
+                    if setup is not None:
+                        with progress_to(on_progress):
+                            setup()
+
+                # the planner's own first step needs its sentence encoder loaded before it
+                # can name its tools; the detector is the first tool of nearly every question
+                # about a photo, so its load starts now, beside the encoder's, not after it
+                early = _in_thread(lambda: warm(EARLY_TOOL), "lensmith-warm-detect") if EARLY_TOOL in tools else None
                 reply = choice.model.bind_tools(list(tools.values())).invoke(
                     [self._human_message(question, stored, [], send_pixels=False)]
                 )
-                with progress_to(on_progress):
-                    for name in dict.fromkeys(c["name"] for c in getattr(reply, "tool_calls", [])):
-                        setup = getattr(tools.get(name), "ensure_setup", None)
-                        if setup is not None:
-                            setup()
+                for name in dict.fromkeys(c["name"] for c in getattr(reply, "tool_calls", [])):
+                    if name != EARLY_TOOL or early is None:
+                        warm(name)
 
             _in_thread(warm_up, "lensmith-warm-up")
 
@@ -492,6 +501,9 @@ class Agent:
 
 
 # ---- helpers ----------------------------------------------------------------------
+EARLY_TOOL = "detect"
+
+
 def _in_thread(work: Callable[[], Any], name: str) -> Future[Any]:
     """Run ``work`` in a daemon thread (a cancelled turn does not wait for it)."""
     future: Future[Any] = Future()
