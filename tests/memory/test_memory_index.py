@@ -1,4 +1,7 @@
-"""`lensmith index` / `search` / `memory` end to end: real photos, real YOLO and EasyOCR."""
+"""`lensmith index` / `search` / `memory` end to end: real photos, real YOLO and EasyOCR.
+
+The commands run in this process (typer's runner), so the models load once for the whole
+scenario; one search runs as a separate process, to show the index survives a restart."""
 
 from __future__ import annotations
 
@@ -15,11 +18,29 @@ pytestmark = pytest.mark.slow
 LENSMITH = str(Path(sys.executable).parent / "lensmith")
 
 
-def _lensmith(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LENSMITH_HOME": str(home), "COLUMNS": "200"}
-    out = subprocess.run([LENSMITH, *args], capture_output=True, text=True, env=env, timeout=600)
+class _Ran:
+    def __init__(self, returncode: int, stdout: str, stderr: str) -> None:
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+
+
+def _lensmith(home: Path, *args: str, ok: bool = True) -> _Ran:
+    from typer.testing import CliRunner
+
+    from lensmith.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"LENSMITH_HOME": str(home), "COLUMNS": "200"})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    out = _Ran(result.exit_code, result.stdout, result.stderr)
     if ok:
         assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out
+
+
+def _lensmith_process(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LENSMITH_HOME": str(home), "COLUMNS": "200"}
+    out = subprocess.run([LENSMITH, *args], capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out
 
 
@@ -51,8 +72,8 @@ def test_index_search_incremental_forget(photos: Path, lensmith_home: Path, tmp_
     assert "6 new" in text and "added │ 5" in text
     assert "broken.jpg" in first.stdout and "skipped" in first.stdout  # bad files are listed, not fatal
 
-    # a new process (a restart): text search, label filter, has-text filter
-    coffee = _lensmith(home, "search", "a cup of coffee")
+    # a new process (a restart): text search; then label filter, has-text filter
+    coffee = _lensmith_process(home, "search", "a cup of coffee")
     rows = _rows(coffee.stdout)
     assert "coffee.png" in rows[0] and "cup" in rows[0], coffee.stdout
     assert "no CLIP" in " ".join(coffee.stdout.split())
