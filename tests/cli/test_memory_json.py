@@ -23,6 +23,17 @@ def _lensmith(home: Path, *args: str) -> subprocess.CompletedProcess:
     return out
 
 
+def _in_process(home: Path, *args: str) -> str:
+    # indexing loads the detector and OCR: done once, in this process, before the piped runs
+    from typer.testing import CliRunner
+
+    from lensmith.cli import app
+
+    result = CliRunner().invoke(app, list(args), env={"LENSMITH_HOME": str(home), "COLUMNS": "40"})
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
 def test_search_and_memory_show_print_parseable_json_with_whole_paths(tmp_path: Path, lensmith_home: Path) -> None:
     import skimage.data
     from PIL import Image
@@ -31,7 +42,7 @@ def test_search_and_memory_show_print_parseable_json_with_whole_paths(tmp_path: 
     folder.mkdir()
     Image.fromarray(skimage.data.chelsea()).save(folder / "chelsea.png")
     Image.fromarray(skimage.data.coffee()).save(folder / "coffee.png")
-    _lensmith(lensmith_home, "index", str(folder))
+    _in_process(lensmith_home, "index", str(folder))
 
     found = json.loads(_lensmith(lensmith_home, "search", "--label", "cat", "--json").stdout)
     assert found["labels"] == ["cat"] and found["method"]
