@@ -659,13 +659,6 @@ class MemoryStore:
             if found:
                 texts.update(ids=found, metadatas=[{"mtime_ns": updates[i.split("#")[0]]} for i in found])
 
-    def search_images(self, query: str, k: int = 5) -> list[dict]:
-        """Text → images over the index, in recall's shape (for the TUI's /search)."""
-        from lensmith.memory.search import Searcher
-
-        result = Searcher(self).by_text(query, limit=k)
-        return [{"kind": "image", "text": h.why, "source": h.path, "score": round(h.score, 4)} for h in result.hits]
-
     def _images_for_write(self, client: Any, clip: ClipModel | None) -> Any:
         from lensmith.memory.embeddings import ClipEmbedding
 
