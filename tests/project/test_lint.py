@@ -30,7 +30,10 @@ def test_mypy_is_clean_and_sees_real_types_across_packages(tmp_path: Path) -> No
     # errors: the tree must be clean and the probe's errors must be caught, so lensmith.*
     # cannot have silently become Any (ignore_missing_imports would hide an unresolved
     # namespace)
-    probe = tmp_path / "probe.py"
+    import uuid
+
+    # a fresh module name each run: mypy's incremental cache keys files by module name
+    probe = tmp_path / f"probe_{uuid.uuid4().hex[:8]}.py"
     probe.write_text(
         "from lensmith.runtime.images import ImageStore\n"
         "from lensmith.agent.trace import TurnTrace\n"
@@ -40,9 +43,9 @@ def test_mypy_is_clean_and_sees_real_types_across_packages(tmp_path: Path) -> No
     result = _run("mypy", "--config-file", str(ROOT / "pyproject.toml"), *_mypy_files(), str(probe))
     out = result.stdout
     errors = [line for line in out.splitlines() if ": error:" in line]
-    assert errors and all(line.startswith(str(probe)) for line in errors), out + result.stderr
+    assert errors and all(line.split(":")[0].endswith(probe.name) for line in errors), out + result.stderr
     assert 'type "type[TurnTrace]", variable has type "ImageStore"' in out, out
-    assert "probe.py:4: error: Incompatible types" in out, out
+    assert f"{probe.name}:4: error: Incompatible types" in out, out
 
 
 def _mypy_files() -> list[str]:
