@@ -3,14 +3,13 @@ browser by textual-serve, which runs this same command once per browser tab."""
 
 from __future__ import annotations
 
-import ipaddress
 import shlex
 import sys
 from pathlib import Path
 
 import typer
 
-from lensmith.cli.common import fail
+from lensmith.cli.common import fail, is_loopback
 from lensmith.cli.options import (
     DeviceOpt,
     MaxStepsOpt,
@@ -88,7 +87,7 @@ def serve_web(chat_args: list[str], host: str, port: int) -> None:
     except ImportError:
         fail("--web needs textual-serve: pip install textual-serve")
         return
-    if not _loopback(host):
+    if not is_loopback(host):
         from lensmith.cli.common import err_console
 
         err_console.print(f"[bold yellow]warning:[/] serving on {host}: anyone who reaches this port can chat as you, "
@@ -97,15 +96,6 @@ def serve_web(chat_args: list[str], host: str, port: int) -> None:
     command = shlex.join([sys.executable, "-c", "from lensmith.cli import main; main()", "chat", *chat_args])
     shown = f"[{host}]" if ":" in host else host
     Server(command, host=host, port=port, title="lensmith chat", public_url=f"http://{shown}:{port}").serve()
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def register(app: typer.Typer) -> None:

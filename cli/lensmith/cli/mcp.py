@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import secrets
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ from typing import Any
 
 import typer
 
-from lensmith.cli.common import err_console, fail
+from lensmith.cli.common import err_console, fail, is_loopback
 
 TOKEN_ENV = "LENSMITH_MCP_TOKEN"
 
@@ -50,7 +49,7 @@ def serve(
     token = None
     if http:
         token, origin = _token(settings.mcp.token)
-        if not _loopback(host) and origin in ("generated", "file"):
+        if not is_loopback(host) and origin in ("generated", "file"):
             fail(f"--host {host} is reachable from other machines: set a token first ({TOKEN_ENV}=… or "
                  "[mcp] token = \"…\" in config.toml, 16+ characters), or listen on 127.0.0.1")
     dirs: list[str | Path] = [*settings.access.allow_dirs, *(allow_dirs or [])]
@@ -76,14 +75,6 @@ def serve(
     run_server("stdio" if not http else "http", host=host, port=port, token=token, registry=registry,
                options=options)
 
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _token_file() -> Path:
