@@ -38,7 +38,6 @@ reply of ``huge_bytes`` bytes).
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
@@ -46,6 +45,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from support.servers import free_port  # noqa: F401 - re-exported: tests import it from here
 
 Reply = dict[str, Any]  # {"content": str | None, "tool_calls": [{"name", "arguments" | "raw_arguments"}]}
 Script = Callable[[dict[str, Any]], Reply] | list[Reply]
@@ -78,12 +79,6 @@ def tool_then_answer(name: str, arguments: dict[str, Any], answer: Callable[[str
         return tool_call(name, arguments)
 
     return respond
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

@@ -12,7 +12,6 @@ import gc
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
 from PIL import Image
+from support.servers import free_port, stopped_at_exit, wait_for_port
 
 from lensmith.runtime.images import ImageStore
 from lensmith.tools.mcp_server import (
@@ -48,11 +48,6 @@ def png_bytes(colour: tuple[int, int, int], size: tuple[int, int] = (40, 30)) ->
     Image.new("RGB", size, colour).save(buffer, format="PNG")
     return buffer.getvalue()
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -78,22 +73,9 @@ def http_server(folders: dict[str, Path], *args: str) -> Iterator[str]:
          "--allow-dir", str(folders["shared"]), *args],
         env=env(folders["tmp"], LENSMITH_MCP_TOKEN=TOKEN), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.2)
+    with stopped_at_exit(process):
+        wait_for_port(port, process)
         yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextlib.asynccontextmanager
@@ -325,7 +307,7 @@ async def test_first_start_generates_and_prints_a_token_that_works(tmp_path: Pat
     environment.pop("LENSMITH_MCP_TOKEN", None)
     process = subprocess.Popen([str(LENSMITH), "mcp", "serve", "-t", "http", "--port", str(port), "--tool", "colour"],
                                env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
+    with stopped_at_exit(process):
         token = None
         deadline = time.monotonic() + 90
         while token is None:
@@ -333,11 +315,7 @@ async def test_first_start_generates_and_prints_a_token_that_works(tmp_path: Pat
             assert line and time.monotonic() < deadline, "no token printed"
             if "new bearer token" in line:
                 token = line.rsplit(": ", 1)[1].strip()
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_for_port(port, deadline=deadline)
         url = f"http://127.0.0.1:{port}/mcp"
         async with streamablehttp_client(url, headers={"Authorization": f"Bearer {token}"}) as (read, write, _), \
                 ClientSession(read, write) as session:
@@ -346,10 +324,3 @@ async def test_first_start_generates_and_prints_a_token_that_works(tmp_path: Pat
         async with httpx.AsyncClient(timeout=10) as raw:
             refused = await raw.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}})
             assert refused.status_code == 401
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

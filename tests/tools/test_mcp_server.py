@@ -4,12 +4,9 @@ over streamable HTTP on loopback, each server a subprocess started and stopped h
 from __future__ import annotations
 
 import base64
-import contextlib
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +16,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamablehttp_client
 from PIL import Image
+from support.servers import free_port, stopped_at_exit, wait_for_port
 
 from lensmith.tools import ImageStore
 from lensmith.tools.detect import DetectTool
@@ -37,12 +35,6 @@ TOKEN = "test-token-" + "x" * 24
 
 def server_env() -> dict[str, str]:
     return {**os.environ, "LENSMITH_OFFLINE": "1", "PYTHONUNBUFFERED": "1", "LENSMITH_MCP_TOKEN": TOKEN}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def exercise(session: ClientSession, image_arg: str) -> None:
@@ -85,26 +77,13 @@ async def test_http_server_lists_and_calls_tools() -> None:
         [str(LENSMITH), "mcp", "serve", "--transport", "http", "--host", "127.0.0.1", "--port", str(port)],
         env=server_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-            assert process.poll() is None, process.stderr.read().decode()[-2000:]
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
+    with stopped_at_exit(process):
+        wait_for_port(port, process)
         encoded = base64.b64encode(BUS.read_bytes()).decode()  # base64 in, over the wire
         headers = {"Authorization": f"Bearer {TOKEN}"}
         async with streamablehttp_client(f"http://127.0.0.1:{port}/mcp", headers=headers) as (read, write, _), \
                 ClientSession(read, write) as session:
             await exercise(session, encoded)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def test_image_arguments_paths_urls_base64_and_data_urls(tmp_path: Path) -> None:
