@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support.tiny_llava import build_tokenizer
+from support.tiny_llava import build_tokenizer, tiny_llama_config
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -19,22 +19,11 @@ CHATML_TEMPLATE = (
 def build_tiny_causal_lm(seed: int = 0):
     """``(model, tokenizer)``: a random tiny ``LlamaForCausalLM`` on CPU in fp32."""
     import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     tokenizer = build_tokenizer()
     tokenizer.chat_template = CHATML_TEMPLATE
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=16384,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    config = tiny_llama_config(tokenizer, max_positions=16384)
     torch.manual_seed(seed)
     model = LlamaForCausalLM(config).eval()
     model.generation_config.pad_token_id = tokenizer.pad_token_id

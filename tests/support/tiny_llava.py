@@ -54,6 +54,25 @@ def build_tokenizer():
     return tokenizer
 
 
+def tiny_llama_config(tokenizer, max_positions: int):
+    """The tiny Llama text model both test models use (the LLaVA's language half, and the
+    text-only causal LM): 2 layers, 32 wide, the byte tokenizer's vocabulary."""
+    from transformers import LlamaConfig
+
+    return LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=max_positions,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+
+
 def build_processor():
     from transformers import CLIPImageProcessor, LlavaProcessor
 
@@ -76,24 +95,12 @@ def build_model(processor, seed: int = 0):
     import torch
     from transformers import (
         CLIPVisionConfig,
-        LlamaConfig,
         LlavaConfig,
         LlavaForConditionalGeneration,
     )
 
     tokenizer = processor.tokenizer
-    text_config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=8192,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
+    text_config = tiny_llama_config(tokenizer, max_positions=8192)
     vision_config = CLIPVisionConfig(
         hidden_size=32,
         intermediate_size=64,
