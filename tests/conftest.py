@@ -4,6 +4,7 @@ user's data or the network."""
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +15,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+# converted models and embedding caches are shared by the whole run (each test still has
+# its own home), and never land in the user's ~/.cache
+os.environ.setdefault("LENSMITH_CACHE_DIR", tempfile.mkdtemp(prefix="lensmith-test-cache-"))
 
 
 

@@ -15,6 +15,7 @@ Chroma server is configured. Embedded writers are serialised across processes (s
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import contextvars
 import hashlib
@@ -321,6 +322,18 @@ def _persistent(path: Path) -> _Persistent:
                 Path(key).mkdir(parents=True, exist_ok=True)
             _backends[key] = _Persistent(Path(key))
         return _backends[key]
+
+
+@atexit.register
+def close_all() -> None:
+    """Close every embedded store this process opened. Chroma's Rust side writes its
+    segments out when its bindings are dropped; the CLI ends with ``os._exit`` after the
+    exit handlers (skipping seconds of interpreter teardown), so this must not wait for
+    garbage collection."""
+    with _backends_lock:
+        backends = list(_backends.values())
+    for backend in backends:
+        backend.close()
 
 
 # ---------------------------------------------------------------------------------------

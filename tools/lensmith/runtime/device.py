@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import os
+import sys
 from functools import cache
 
 
 @cache
 def cuda_available() -> bool:
+    # importing torch only to hear "no" costs seconds on a small CPU (it is most of a cold
+    # `lensmith search`): without an NVIDIA or ROCm kernel driver there is no GPU to find
+    if "torch" not in sys.modules and not _gpu_driver_present():
+        return False
     try:
         import torch
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
+
+
+def _gpu_driver_present() -> bool:
+    if sys.platform != "linux":
+        return True  # no cheap check known elsewhere: ask torch
+    return any(os.path.exists(p) for p in ("/proc/driver/nvidia", "/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd"))
 
 
 def pick_device(preference: str | None = None, tool: str | None = None) -> str:

@@ -48,6 +48,26 @@ def memory_dir() -> Path:
     return path
 
 
+def cache_dir() -> Path:
+    """Derived files that can be rebuilt from their sources at any time (converted models,
+    precomputed embeddings): deleting the folder costs only time.
+
+    ``$LENSMITH_CACHE_DIR``, else the platform's user cache dir (``~/.cache/lensmith``), not
+    ``$LENSMITH_HOME``: what is derived from the weights is the same for every home on the
+    machine, so a new or emptied home should not pay for converting a model again.
+    """
+    value = os.environ.get("LENSMITH_CACHE_DIR")
+    path = Path(value).expanduser() if value else Path(platformdirs.user_cache_dir("lensmith"))
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SetupError(
+            f"lensmith's cache folder {path} is unusable ({exc.strerror or exc}): make it writable, or set "
+            "LENSMITH_CACHE_DIR to a folder you own"
+        ) from exc
+    return path
+
+
 def evals_dir() -> Path:
     path = home() / "evals"
     path.mkdir(parents=True, exist_ok=True)

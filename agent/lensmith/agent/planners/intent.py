@@ -182,12 +182,11 @@ def router() -> Router:
 def _cached_embeddings(texts: list[str]) -> np.ndarray:
     """Exemplar embeddings, kept under $LENSMITH_HOME/cache keyed by their text and the model,
     so a cold start encodes only the question."""
-    from lensmith.memory.minilm import MINILM
-    from lensmith.runtime.paths import home
-    from lensmith.runtime.weights import resolve
+    from lensmith.memory.minilm import encoder_fingerprint
+    from lensmith.runtime.paths import cache_dir
 
-    key = hashlib.sha256(("\n".join(texts) + "|" + resolve(MINILM).path).encode()).hexdigest()[:16]
-    path = home() / "cache" / f"intent-exemplars-{key}.npy"
+    key = hashlib.sha256(("\n".join(texts) + "|" + encoder_fingerprint()).encode()).hexdigest()[:16]
+    path = cache_dir() / f"intent-exemplars-{key}.npy"
     if path.exists():
         try:
             cached = np.load(path)
