@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/help.py [--runs 10]
 
-bare: a one-file typer app (rich help, like lensmith's) with lensmith's top-level command
+bare: a one-file typer app (plain click help, like lensmith's) with lensmith's top-level command
 names and one-line helps, each command taking one argument; also the interpreter alone
 (``python -c pass``), the floor under both. Runs alternate; medians.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 
 BARE_APP = '''
 import typer
-app = typer.Typer(name="bare", help="A bare app.", no_args_is_help=True, rich_markup_mode="rich")
+app = typer.Typer(name="bare", help="A bare app.", no_args_is_help=True, rich_markup_mode=None)
 @app.callback()
 def root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more.")) -> None: ...
 for name in {names!r}:
@@ -48,9 +48,8 @@ def main() -> None:
           f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
     lensmith = str(Path(sys.executable).with_name("lensmith"))
     listing = subprocess.run([lensmith, "--help"], capture_output=True, text=True, timeout=120).stdout
-    names = [line.split("│")[1].split()[0] for line in listing.splitlines()
-             if line.startswith("│ ") and len(line.split("│")) > 2 and line.split("│")[1].split()
-             and not line.split("│")[1].split()[0].startswith("-")]
+    section = listing.split("Commands:", 1)[-1].splitlines()
+    names = [line.split()[0] for line in section if line.startswith("  ") and line.split()]
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
         fh.write(BARE_APP.format(names=names or ["ask"]))
         bare = fh.name

@@ -13,10 +13,10 @@ HEAVY = ("langchain_core", "langgraph", "chromadb", "torch", "ultralytics", "eas
 _PROBE = """
 import contextlib, io, sys
 sys.argv = ["lensmith", *sys.argv[1:]]
-from lensmith.cli import main
+from lensmith.cli import app  # not main(): it leaves with os._exit, before the report below
 with contextlib.redirect_stdout(io.StringIO()) as out:
     try:
-        main()
+        app()
     except SystemExit:
         pass
 loaded = sorted({m.split(".")[0] if not m.startswith("lensmith.") else ".".join(m.split(".")[:2]) for m in sys.modules})

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from lensmith.cli.common import console, err_console, fail
+from lensmith.cli import common
+from lensmith.cli.common import fail
 from lensmith.cli.options import (
     DeviceOpt,
     MaxStepsOpt,
@@ -73,7 +74,7 @@ def ask(
     cancel = threading.Event()
     done: list[TurnTrace] = []
     # libraries that print (model loaders) must not mix with the answer or the JSON
-    with contextlib.redirect_stdout(sys.stderr), LiveProgress(err_console) as progress:
+    with contextlib.redirect_stdout(sys.stderr), LiveProgress(common.err_console) as progress:
         # the turn runs in a worker so that Ctrl-C lands here, not inside the event loop
         failed: list[BaseException] = []
         finished = threading.Event()
@@ -94,9 +95,9 @@ def ask(
         raise failed[0]
     trace = done[0]
     if json_out:
-        console.print_json(trace.to_json())
+        common.console.print_json(trace.to_json())
     else:
-        render_trace(trace, console)
+        render_trace(trace, common.console)
     if trace.error:
         raise typer.Exit(1)
 
@@ -120,7 +121,7 @@ def _wait(finished: threading.Event, cancel: threading.Event) -> bool:
 
 def _interrupted(done: list[TurnTrace]) -> None:
     saved = f" (turn saved as cancelled in session {done[0].session_id})" if done and done[0].cancelled else ""
-    err_console.print(f"Interrupted{saved}.", highlight=False, soft_wrap=True)
+    common.err_console.print(f"Interrupted{saved}.", highlight=False, soft_wrap=True)
     sys.stdout.flush()
     sys.stderr.flush()
     # a tool still computing in a worker thread would hold a normal exit until it finished;

@@ -7,10 +7,8 @@ import os
 from typing import Any
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from lensmith.cli.common import console
+from lensmith.cli import common
 
 
 def tools_cmd(
@@ -20,6 +18,9 @@ def tools_cmd(
     """List every registered tool: where it comes from (built-in, plugin, MCP server),
     the model or method it will use, its arguments — and every tool that failed to
     load, with why."""
+    from rich.markup import escape
+    from rich.table import Table
+
     from lensmith.agent.config import load_settings
     from lensmith.agent.loop import Agent
 
@@ -28,7 +29,7 @@ def tools_cmd(
     agent = Agent(settings, memory=False)
     infos = agent.registry.infos()
     if json_out:
-        console.print_json(json.dumps([i.model_dump() for i in infos]))
+        common.console.print_json(json.dumps([i.model_dump() for i in infos]))
         return
     table = Table(title="tools", expand=True, show_lines=True)
     table.add_column("tool", style="bold")
@@ -46,13 +47,16 @@ def tools_cmd(
         else:
             args = ", ".join(f"{k}{'' if k in required else '?'}: {_type(v)}" for k, v in props.items())
         table.add_row(escape(info.name), escape(info.source), escape(info.backend or ""), escape(args))
-    console.print(table)
+    common.console.print(table)
 
 
 def models_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """List every model lensmith knows: where its weights were found, or every place
     that was looked at and the command that fetches them. Never downloads;
     `lensmith models fetch NAME` does."""
+    from rich.markup import escape
+    from rich.table import Table
+
     if ctx.invoked_subcommand is not None:
         return
     from lensmith.agent.config import load_settings
@@ -74,7 +78,7 @@ def models_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json"
         else:
             rows.append({"name": spec.name, "task": spec.task, "found": True, "path": found.path, "source": found.source})
     if json_out:
-        console.print_json(json.dumps(rows))
+        common.console.print_json(json.dumps(rows))
         return
     table = Table(title="models", expand=True, show_lines=True)
     table.add_column("model", style="bold")
@@ -86,7 +90,7 @@ def models_cmd(ctx: typer.Context, json_out: bool = typer.Option(False, "--json"
         else:
             looked = "\n".join(f"  - {escape(place)}" for place in row["looked"])
             table.add_row(row["name"], row["task"], f"[yellow]not found[/]; looked in:\n{looked}\nfetch: {escape(row['fetch'])}")
-    console.print(table)
+    common.console.print(table)
 
 
 def fetch_cmd(
@@ -100,6 +104,7 @@ def fetch_cmd(
     under the lensmith home), where lensmith finds them with no config. Downloads resume
     where an interrupted one stopped and are checked against their published sha256
     (or their size, where no checksum is published) before they are used."""
+    from rich.markup import escape
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -108,8 +113,10 @@ def fetch_cmd(
         TimeRemainingColumn,
         TransferSpeedColumn,
     )
+    from rich.table import Table
 
-    from lensmith.cli.common import err_console, fail
+    from lensmith.cli import common
+    from lensmith.cli.common import fail
     from lensmith.runtime.fetch import FetchError, fetch
     from lensmith.runtime.weights import weights_dir
     from lensmith.tools.downloads import catalogue
@@ -119,7 +126,7 @@ def fetch_cmd(
         rows: list[dict[str, Any]] = [{"name": e.model, "target": e.target, "files": [f.url for f in e.files], "checksum": e.checksum,
                  "note": e.note} for e in entries.values()]
         if json_out:
-            console.print_json(json.dumps(rows))
+            common.console.print_json(json.dumps(rows))
             return
         table = Table(title=f"fetchable models (into {escape(str(weights_dir()))})", expand=True, show_lines=True)
         for column in ("model", "saved as", "source", "checked by"):
@@ -128,7 +135,7 @@ def fetch_cmd(
             urls = row["files"]
             source = urls[0] if len(urls) == 1 else f"{os.path.commonprefix(urls).rsplit('/', 1)[0]}/… ({len(urls)} files)"
             table.add_row(row["name"], row["target"], escape(source), escape(row["checksum"]))
-        console.print(table)
+        common.console.print(table)
         return
     chosen = list(entries) if all_ else list(names or [])
     if not chosen:
@@ -139,7 +146,7 @@ def fetch_cmd(
     results: list[dict[str, Any]] = []
     failed = False
     with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  TimeRemainingColumn(), console=err_console, transient=True) as bar:
+                  TimeRemainingColumn(), console=common.err_console, transient=True) as bar:
         for name in chosen:
             task = bar.add_task(name, total=None)
 
@@ -150,7 +157,7 @@ def fetch_cmd(
                 got = fetch(entries[name], force=force, on_progress=shown)
             except FetchError as exc:
                 failed = True
-                err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+                common.err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
                 results.append({"name": name, "ok": False, "error": str(exc)})
                 continue
             finally:
@@ -158,17 +165,17 @@ def fetch_cmd(
             results.append({"name": name, "ok": True, "path": str(got.path), "already": got.already,
                             "files": [vars(f) for f in got.files]})
     if json_out:
-        console.print_json(json.dumps(results))
+        common.console.print_json(json.dumps(results))
     else:
         for row in results:
             if not row["ok"]:
                 continue
             if row["already"]:
-                console.print(f"[green]✓[/] {row['name']}: already in {escape(row['path'])}", highlight=False)
+                common.console.print(f"[green]✓[/] {row['name']}: already in {escape(row['path'])}", highlight=False)
                 continue
             checks = sorted({f["verified"] for f in row["files"]})
             resumed = "".join(f"; resumed {f['name']} at byte {f['resumed_from']}" for f in row["files"] if f["resumed_from"])
-            console.print(f"[green]✓[/] {row['name']}: {escape(row['path'])} (checked: {escape('; '.join(checks))}{resumed})",
+            common.console.print(f"[green]✓[/] {row['name']}: {escape(row['path'])} (checked: {escape('; '.join(checks))}{resumed})",
                           highlight=False, soft_wrap=True)
     if failed:
         raise typer.Exit(1)
@@ -187,7 +194,7 @@ def _type(schema: dict) -> str:
 
 def register(app: typer.Typer) -> None:
     app.command("tools", short_help="List registered tools, their source, model or method, and failures.")(tools_cmd)
-    models_app = typer.Typer(no_args_is_help=False, rich_markup_mode="rich")
+    models_app = typer.Typer(no_args_is_help=False, rich_markup_mode=None)
     models_app.callback(invoke_without_command=True)(models_cmd)
     models_app.command("fetch", short_help="Download weights into the weights folder (resumable, checksum-verified).")(fetch_cmd)
     app.add_typer(models_app, name="models", short_help="List models: where weights were found, or how to fetch them.")

@@ -88,9 +88,9 @@ def serve_web(chat_args: list[str], host: str, port: int) -> None:
         fail("--web needs textual-serve: pip install textual-serve")
         return
     if not is_loopback(host):
-        from lensmith.cli.common import err_console
+        from lensmith.cli import common
 
-        err_console.print(f"[bold yellow]warning:[/] serving on {host}: anyone who reaches this port can chat as you, "
+        common.err_console.print(f"[bold yellow]warning:[/] serving on {host}: anyone who reaches this port can chat as you, "
                           "attach your files and run the tools; use --host 127.0.0.1 unless that is what you want.",
                           highlight=False, soft_wrap=True)
     command = shlex.join([sys.executable, "-c", "from lensmith.cli import main; main()", "chat", *chat_args])

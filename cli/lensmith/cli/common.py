@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
-import typer
-from rich.console import Console
+from typing import TYPE_CHECKING, Any
 
-console = Console()
-err_console = Console(stderr=True)
+import typer
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    console: Console
+    err_console: Console
+
+
+def __getattr__(name: str) -> Any:
+    # the consoles are made on first use: `lensmith --help` prints through click, and
+    # importing rich's console would be a fifth of its time
+    if name in ("console", "err_console"):
+        from rich.console import Console
+
+        globals().setdefault("console", Console())
+        globals().setdefault("err_console", Console(stderr=True))
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def version_callback(value: bool) -> None:
@@ -17,13 +33,13 @@ def version_callback(value: bool) -> None:
             version = metadata.version("lensmith")
         except metadata.PackageNotFoundError:
             version = "unknown"
-        console.print(f"lensmith {version}")
+        __getattr__("console").print(f"lensmith {version}")
         raise typer.Exit()
 
 
 def fail(message: str, code: int = 1) -> None:
     """Print a clear error (no traceback) and exit."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, for grep
+    __getattr__("err_console").print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)  # one line, for grep
     raise typer.Exit(code)
 
 

@@ -9,12 +9,14 @@ from typing import Any
 
 import typer
 
-from lensmith.cli.common import console, fail
+from lensmith.cli import common
+from lensmith.cli.common import fail
 from lensmith.cli.options import PLANNER_HELP, build_settings
 
 eval_app = typer.Typer(
     help="Run the evals (POPE, CHAIR, tool use) offline on the shipped sets, or on POPE/COCO files you have.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 # same meaning and default as `ask`'s --planner (config, else auto): one place, cli/options.py
@@ -76,9 +78,9 @@ def _run(suite: str, dataset: Any, planner: str | None, limit: int | None, subse
         return
     jobs = jobs or (4 if planner == "openai" else 1)
     command = "lensmith " + " ".join(sys.argv[1:]) if sys.argv else ""
-    console.print(f"[bold]{suite}[/]: {len(dataset.cases)} cases available · planner {choice.name} · run folder {run_dir}")
+    common.console.print(f"[bold]{suite}[/]: {len(dataset.cases)} cases available · planner {choice.name} · run folder {run_dir}")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with Progress(*columns, console=common.console, transient=False) as progress:
         task = progress.add_task(suite, total=None)
 
         def on_start(total: int, done: int) -> None:
@@ -96,7 +98,7 @@ def _run(suite: str, dataset: Any, planner: str | None, limit: int | None, subse
             fail(str(exc))
             return
     _print_metrics(metrics, dataset.headline)
-    console.print(f"report: {run_dir / 'report.md'}")
+    common.console.print(f"report: {run_dir / 'report.md'}")
 
 
 def _print_metrics(metrics: dict, headline: list[str]) -> None:
@@ -114,7 +116,7 @@ def _print_metrics(metrics: dict, headline: list[str]) -> None:
         else:
             shown, n = (f"{value:.3f}" if isinstance(value, float) else str(value)), ""
         table.add_row(f"[bold]{key}[/]" if key in headline else key, shown, n)
-    console.print(table)
+    common.console.print(table)
 
 
 def _shipped(n_scenes: int, seed: int, *, genre: str | None = None) -> list:
@@ -227,20 +229,20 @@ def compare_runs(
         fail(str(exc))
         return
     if as_json:
-        console.print_json(json.dumps({"a": str(run_a), "b": str(run_b), "paired": paired,
+        common.console.print_json(json.dumps({"a": str(run_a), "b": str(run_b), "paired": paired,
                                        "metrics": [{"metric": k, "a": a, "b": b} for k, a, b in rows]}, default=str))  # fmt: skip
         return
-    console.print(f"A: {run_a} ({meta_a.get('suite', '?')}, {meta_a.get('cases', '?')} cases, {meta_a.get('planner', '?')})")
-    console.print(f"B: {run_b} ({meta_b.get('suite', '?')}, {meta_b.get('cases', '?')} cases, {meta_b.get('planner', '?')})")
+    common.console.print(f"A: {run_a} ({meta_a.get('suite', '?')}, {meta_a.get('cases', '?')} cases, {meta_a.get('planner', '?')})")
+    common.console.print(f"B: {run_b} ({meta_b.get('suite', '?')}, {meta_b.get('cases', '?')} cases, {meta_b.get('planner', '?')})")
     if paired:  # one line each, so that narrow terminals show the verdict whole
         for p in paired:
-            console.print(
+            common.console.print(
                 f"[bold]{p['group']} · {p['outcome']}[/] ({p['n']} shared cases): [bold]{p['verdict']}[/] — "
                 f"A {fmt(p['a'])}, B {fmt(p['b'])} (Wilson), B − A {fmt(p['b_minus_a'])} (paired bootstrap over images), "
                 f"McNemar exact p = {p['mcnemar']['p_value']:.3g}"
             )
     else:
-        console.print("no shared cases with a per-case outcome: only the metrics can be set side by side")
+        common.console.print("no shared cases with a per-case outcome: only the metrics can be set side by side")
 
     def shown(v: object) -> str:
         if is_interval(v):
@@ -256,7 +258,7 @@ def compare_runs(
         va, vb = value(a), value(b)
         delta = "" if va is None or vb is None else f"{vb - va:+d}" if isinstance(va, int) and isinstance(vb, int) else f"{vb - va:+.3f}"
         table.add_row(key, shown(a), shown(b), delta)
-    console.print(table)
+    common.console.print(table)
 
 
 @eval_app.command("grounding")
@@ -275,13 +277,13 @@ def grounding(
         fail(f"--split must be 'tune' or 'heldout', not {split!r}.")
     report = evaluate(split)
     if as_json:
-        console.print_json(json.dumps(report))
+        common.console.print_json(json.dumps(report))
         return
-    console.print(f"{report['drafts']} drafts, {report['claims']} labelled claims", highlight=False)
-    console.print(table(report), highlight=False, markup=False, soft_wrap=True)
+    common.console.print(f"{report['drafts']} drafts, {report['claims']} labelled claims", highlight=False)
+    common.console.print(table(report), highlight=False, markup=False, soft_wrap=True)
     if misses:
         for m in report["misses"]:
-            console.print(f"- {m['draft']} ({m['split']}) {m['category']} {m['label']}: {m['span']!r} → "
+            common.console.print(f"- {m['draft']} ({m['split']}) {m['category']} {m['label']}: {m['span']!r} → "
                           f"{', '.join(m['statuses']) or 'no verdict'}", highlight=False, markup=False)
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import typer
 
-from lensmith.cli.common import err_console, fail, is_loopback
+from lensmith.cli import common
+from lensmith.cli.common import fail, is_loopback
 
 TOKEN_ENV = "LENSMITH_MCP_TOKEN"
 
@@ -66,12 +67,12 @@ def serve(
         options.call_context = _memory_context(settings)
     registry = Registry.discover(device=None if settings.device == "auto" else settings.device, only=tools or None)
     if http:  # stdout belongs to the protocol under stdio
-        err_console.print(f"lensmith MCP server: http://{host}:{port}/mcp ({', '.join(registry.names())})",
+        common.err_console.print(f"lensmith MCP server: http://{host}:{port}/mcp ({', '.join(registry.names())})",
                           highlight=False, soft_wrap=True)
         if origin == "generated":  # shown once; later starts name the file
-            err_console.print(f"new bearer token (saved in {_token_file()}): {token}", highlight=False, soft_wrap=True)
+            common.err_console.print(f"new bearer token (saved in {_token_file()}): {token}", highlight=False, soft_wrap=True)
         elif origin == "file":
-            err_console.print(f"bearer token: in {_token_file()}", highlight=False, soft_wrap=True)
+            common.err_console.print(f"bearer token: in {_token_file()}", highlight=False, soft_wrap=True)
     run_server("stdio" if not http else "http", host=host, port=port, token=token, registry=registry,
                options=options)
 
@@ -124,6 +125,6 @@ def _memory_context(settings: Any) -> Any:
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help="Serve lensmith's tools over MCP.", no_args_is_help=True)
+    group = typer.Typer(help="Serve lensmith's tools over MCP.", no_args_is_help=True, rich_markup_mode=None)
     group.command("serve")(serve)
     app.add_typer(group, name="mcp")

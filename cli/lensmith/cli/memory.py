@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.table import Table
 
-from lensmith.cli.common import console, err_console, fail
+from lensmith.cli import common
+from lensmith.cli.common import fail
 
-memory_app = typer.Typer(help="What lensmith remembers: past turns, facts and the image index.", no_args_is_help=True)
+memory_app = typer.Typer(help="What lensmith remembers: past turns, facts and the image index.", no_args_is_help=True,
+                         rich_markup_mode=None)
 
 
 def _open() -> Any:
@@ -86,16 +87,16 @@ def index_cmd(
             fail(f"No such folder or file: {folder}")
     store = _open()
     indexer = Indexer(store, tools=None if no_tools else _look_tools(), batch_size=batch_size, ocr_all=ocr_all)
-    with console.status("Scanning…"):
+    with common.console.status("Scanning…"):
         plan = indexer.plan(folders)
     clip = indexer.clip()
-    console.print(
+    common.console.print(
         f"[bold]{len(plan.files)}[/] images in {', '.join(str(f) for f in folders)}: "
         f"{sum(1 for _, k in plan.todo if k == 'new')} new, {sum(1 for _, k in plan.todo if k == 'changed')} changed, "
         f"{plan.unchanged} unchanged, {len(plan.deleted)} deleted"
         + (f", {len(plan.needs_clip)} need CLIP vectors" if plan.needs_clip else "")
     )
-    console.print(
+    common.console.print(
         f"[dim]store: {store.kind} {store.location} · tools: {'off (--no-tools)' if no_tools else 'detect + read_text' + ('' if ocr_all else ' (OCR where a quick check finds text; --ocr-all: every photo)')}"
         f" · CLIP: {clip.name if clip else 'none found (text search over what the tools saw)'}[/]"
     )
@@ -106,13 +107,13 @@ def index_cmd(
         if cancel.is_set():
             raise KeyboardInterrupt
         cancel.set()
-        err_console.print("[yellow]Stopping after the current image (Ctrl-C again to abort now)…[/]")
+        common.err_console.print("[yellow]Stopping after the current image (Ctrl-C again to abort now)…[/]")
 
     signal.signal(signal.SIGINT, _on_sigint)
     progress = Progress(
         TextColumn("[bold]indexing"), BarColumn(), MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-        TextColumn("[dim]{task.fields[current]}"), console=console, transient=False,
+        TextColumn("[dim]{task.fields[current]}"), console=common.console, transient=False,
     )
     started = time.perf_counter()
     if not (plan.todo or plan.needs_clip):
@@ -129,7 +130,7 @@ def index_cmd(
 
             report = indexer.run(folders, cancel=cancel, on_progress=on_progress, plan=plan)
     except KeyboardInterrupt:
-        err_console.print("[yellow]Aborted. Every finished batch is kept; run the same command to resume.[/]")
+        common.err_console.print("[yellow]Aborted. Every finished batch is kept; run the same command to resume.[/]")
         raise typer.Exit(130) from None
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -139,6 +140,8 @@ def index_cmd(
 
 
 def _print_report(report: Any) -> None:
+    from rich.table import Table
+
     table = Table(title="index", show_header=False)
     table.add_row("added", str(report.added))
     table.add_row("re-indexed (changed)", str(report.updated))
@@ -147,19 +150,19 @@ def _print_report(report: Any) -> None:
     if report.clip_added:
         table.add_row("CLIP vectors added", str(report.clip_added))
     table.add_row("rate", f"{report.rate:.2f} images/s ({report.processed} in {report.seconds:.1f} s)")
-    console.print(table)
+    common.console.print(table)
     if report.bad:
         bad = Table(title=f"{len(report.bad)} file(s) skipped", title_style="bold red")
         bad.add_column("file")
         bad.add_column("why")
         for path, why in report.bad:
             bad.add_row(path, why)
-        console.print(bad)
+        common.console.print(bad)
     if report.tool_errors:
-        console.print(f"[yellow]{len(report.tool_errors)} tool error(s)[/], e.g. {report.tool_errors[0][0]}: "
+        common.console.print(f"[yellow]{len(report.tool_errors)} tool error(s)[/], e.g. {report.tool_errors[0][0]}: "
                       f"{report.tool_errors[0][1][:200]}")
     if report.interrupted:
-        console.print("[yellow]Interrupted: what was finished is kept; run the same command again to resume.[/]")
+        common.console.print("[yellow]Interrupted: what was finished is kept; run the same command again to resume.[/]")
 
 
 # ---------------------------------------------------------------------------------------
@@ -178,6 +181,8 @@ def search_cmd(
     """Search the image index: text → images, --image → similar images, and filters."""
     import warnings
 
+    from rich.table import Table
+
     from lensmith.memory.search import Searcher
     from lensmith.memory.store import IMAGE_TEXTS
 
@@ -193,7 +198,7 @@ def search_cmd(
         fail(f"No index yet in {store.location}: run `lensmith index DIR` first")
     searcher = Searcher(store)
     filters = label or None
-    with (err_console if json_out else console).status("Searching…"):
+    with (common.err_console if json_out else common.console).status("Searching…"):
         if image is not None:
             from lensmith.memory.indexer import ToolRunner
 
@@ -218,11 +223,11 @@ def search_cmd(
     for i, hit in enumerate(result.hits, 1):
         table.add_row(str(i), hit.path, f"{hit.score:.3f}", hit.why)
     if result.hits:
-        console.print(table)
+        common.console.print(table)
     else:
-        console.print(f"No indexed photos match {what!r}.")
+        common.console.print(f"No indexed photos match {what!r}.")
     if result.note:
-        console.print(f"[dim]{result.note}[/]")
+        common.console.print(f"[dim]{result.note}[/]")
 
 
 # ---------------------------------------------------------------------------------------
@@ -236,6 +241,8 @@ def show_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print as JSON (full paths, no tables)."),
 ) -> None:
     """What is stored: collections, sessions, facts and indexed folders."""
+    from rich.table import Table
+
     store = _open()
     counts = store.counts()
     if json_out:
@@ -245,7 +252,7 @@ def show_cmd(
     for name, n in counts.items():
         head.add_row(name, str(n))
     head.add_row("CLIP model of the index", store.images_clip_model() or "none")
-    console.print(head)
+    common.console.print(head)
     sessions = store.sessions()
     if sessions:
         table = Table(title="sessions with remembered turns")
@@ -254,7 +261,7 @@ def show_cmd(
         table.add_column("last")
         for sid, n, last in sessions[:limit]:
             table.add_row(sid, str(n), time.strftime("%Y-%m-%d %H:%M", time.localtime(last)))
-        console.print(table)
+        common.console.print(table)
     facts = store.facts(limit)
     if facts:
         table = Table(title="facts")
@@ -263,7 +270,7 @@ def show_cmd(
         table.add_column("evidence", overflow="fold")
         for fid, doc, meta in facts:
             table.add_row(fid, doc, ", ".join(meta.get("evidence") or []))
-        console.print(table)
+        common.console.print(table)
     entries = store.image_entries()
     if entries:
         roots: dict[str, int] = {}
@@ -274,7 +281,7 @@ def show_cmd(
         table.add_column("images", justify="right")
         for root, n in sorted(roots.items()):
             table.add_row(root, str(n))
-        console.print(table)
+        common.console.print(table)
 
 
 def _show_data(store: Any, counts: dict[str, int], limit: int) -> dict[str, Any]:
@@ -316,20 +323,20 @@ def forget_cmd(
         if not yes and not typer.confirm(f"Delete everything in {store.location}?"):
             raise typer.Exit(1)
         counts = store.forget_all()
-        console.print("Forgot everything: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
+        common.console.print("Forgot everything: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     elif session:
         n = store.forget_session(session)
-        console.print(f"Forgot {n} entr{'y' if n == 1 else 'ies'} of session {session}")
+        common.console.print(f"Forgot {n} entr{'y' if n == 1 else 'ies'} of session {session}")
         if not n:
             raise typer.Exit(1)
     elif image:
         n = store.forget_image(image)
-        console.print(f"Forgot {n} image(s) for {image}")
+        common.console.print(f"Forgot {n} image(s) for {image}")
         if not n:
             raise typer.Exit(1)
     elif fact:
         n = store.forget_fact(fact)
-        console.print(f"Forgot {n} fact(s) {fact}")
+        common.console.print(f"Forgot {n} fact(s) {fact}")
         if not n:
             raise typer.Exit(1)
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import typer
 
-from lensmith.cli.common import console, fail
+from lensmith.cli import common
+from lensmith.cli.common import fail
 
 _SKIMAGE = ("astronaut", "chelsea", "coffee", "motorcycle_left", "rocket", "page", "text")
 
@@ -63,7 +64,7 @@ def samples(folder: Path = typer.Argument(Path("lensmith-samples"), help="Where 
     except OSError as exc:
         fail(f"Cannot write samples to {folder}: {exc}")
     for path in written:
-        console.print(str(path), highlight=False)
+        common.console.print(str(path), highlight=False)
 
 
 def register(app: typer.Typer) -> None:
