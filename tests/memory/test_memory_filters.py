@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from lensmith.memory import open_memory
-from lensmith.memory.search import _rank_among, build_where
+from lensmith.memory.search import build_where
 from lensmith.memory.store import IMAGE_TEXTS
 from lensmith.memory.textcheck import check_text
 
@@ -40,10 +40,11 @@ def test_label_index_matches_chroma_filters_and_follows_forgetting(tmp_path: Pat
 
     # the exact ranking of a small allowed set is Chroma's ranking of the same set
     q = vecs[7:8] + 0.1 * vecs[8:9]
-    allowed = store.filter_ids(["cat"], None)
-    metas, dists = _rank_among(col, q, allowed, 10)
+    index = store.synced_label_index()
+    assert index is not None
+    ranked, dists = index.nearest(q, 10, ["cat"])
     res = col.query(query_embeddings=q, n_results=10, where={"labels": {"$contains": "cat"}}, include=["distances"])
-    assert [m["key"] + "#labels" for m in metas] == res["ids"][0]
+    assert ranked == res["ids"][0]
     assert np.allclose(dists, res["distances"][0], atol=1e-4)
 
     store.forget_images(["file:1", "file:5"])

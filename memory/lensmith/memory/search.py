@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +19,18 @@ from typing import Any
 import numpy as np
 
 from lensmith.memory.indexer import ToolRunner
+from lensmith.memory.labelindex import LabelIndex
 from lensmith.memory.store import IMAGE_TEXTS, IMAGES, MemoryStore, Seen, file_sha256, image_key
 from lensmith.tools.clip import ClipModel
 
 log = logging.getLogger("lensmith.memory")
 
 RRF_K = 60
-EXACT_MAX = 2000  # a filtered search over at most this many entries ranks them exactly, here
+# A filter passing enough entries that k / share × margin neighbours fit in this many is
+# post-filtered from an unfiltered query (see filtered_nearest): at 100k, 1,000 neighbours
+# cost Chroma ~10 ms idle, and exact ranking of 12,500 matching vectors about as much.
+POST_FILTER_MAX = 1000
+POST_FILTER_MARGIN = 2.0
 
 
 @dataclass
@@ -100,28 +106,19 @@ class Searcher:
         return self._clip_arg or None
 
     # ---- the two rankings ------------------------------------------------------------
-    def text_ranking(self, query: str, where: dict | None, n: int, *, ids: Sequence[str] | None = None) -> list[Hit]:
-        """The best ``n`` images for ``query``, among ``ids`` when given (see ``store.filter_ids``),
-        else among the entries passing ``where``."""
-        if ids is not None and not ids:
-            return []
+    def text_ranking(self, query: str, where: dict | None, n: int, *, labels: Sequence[str] | None = None,
+                     has_text: bool | None = None) -> list[Hit]:
+        """The best ``n`` images for ``query`` among the entries passing ``labels``/``has_text``
+        (through the label index where the store keeps one), else Chroma's ``where``."""
         col = self.store.collection(IMAGE_TEXTS)
         if col is None:
             return []
-        total = col.count()
-        if not total:
-            return []
-        qvec = self.store.text_ef.embed([query])
-        # Unsearchable placeholders ("Not analysed.") are dropped here rather than by a `where`:
-        # a where clause makes Chroma pre-filter through SQLite, ~10x slower at 100k entries.
-        if ids is not None:
-            metas, dists = _rank_among(col, qvec, ids, n * 3 + 10)
-        else:
-            res = col.query(query_embeddings=qvec, n_results=min(total, n * 3 + 10), where=where,
-                            include=["metadatas", "distances"])
-            metas, dists = res["metadatas"][0], res["distances"][0]
+        metas, dists = self.nearest_texts(col, self.store.text_ef.embed([query]), n * 3 + 10,
+                                          labels=labels, has_text=has_text, where=where)
         best: dict[str, Hit] = {}
         for meta, dist in zip(metas, dists, strict=True):
+            # Unsearchable placeholders ("Not analysed.") are dropped here rather than by a `where`:
+            # a where clause makes Chroma pre-filter through SQLite, ~10x slower at 100k entries.
             if not meta.get("searchable", True):
                 continue
             score = 1.0 - float(dist)
@@ -129,6 +126,28 @@ class Searcher:
             if key not in best or score > best[key].score:
                 best[key] = Hit(key=key, path=meta["path"], score=score, why=_why_aspect(meta["aspect"], meta), meta=meta)
         return sorted(best.values(), key=lambda h: -h.score)[:n]
+
+    def nearest_texts(self, col: Any, qvec: np.ndarray, k: int, *, labels: Sequence[str] | None = None,
+                      has_text: bool | None = None, where: dict | None = None) -> tuple[list[dict], list[float]]:
+        """The ``k`` ``image_texts`` entries nearest the query vector ``qvec`` (1, dim) that pass
+        the filter: (metadatas, cosine distances), best first."""
+        wanted = [label.strip().lower() for label in labels or [] if label.strip()]
+        filtered = bool(wanted) or has_text is not None
+        index = self.store.synced_label_index() if filtered else None
+        if index is None:
+            total = col.count()
+            if not total:
+                return [], []
+            res = col.query(query_embeddings=qvec, n_results=min(total, k),
+                            where=build_where(wanted, has_text) if filtered else where, include=["metadatas", "distances"])
+            return res["metadatas"][0], res["distances"][0]
+        ids, dists = filtered_nearest(col, index, qvec, k, wanted, has_text)
+        if not ids:
+            return [], []
+        got = col.get(ids=ids, include=["metadatas"])
+        by_id = dict(zip(got["ids"], got["metadatas"], strict=True))
+        kept = [(by_id[i], d) for i, d in zip(ids, dists, strict=True) if i in by_id]
+        return [m for m, _ in kept], [d for _, d in kept]
 
     def clip_ranking(self, vector: np.ndarray, where: dict | None, n: int) -> list[Hit]:
         col = self.store.collection(IMAGES)
@@ -144,9 +163,9 @@ class Searcher:
 
     def _usable_clip(self) -> tuple[ClipModel | None, str]:
         clip = self.clip()
-        indexed_with = self.store.images_clip_model()
         if clip is None:
             return None, "no CLIP model found, so ranked by what the tools saw (labels, text, captions)"
+        indexed_with = self.store.images_clip_model()
         if indexed_with is None:
             return None, "no CLIP image embeddings in the index yet (run `lensmith index` with a CLIP installed)"
         if indexed_with != clip.name:
@@ -172,8 +191,7 @@ class Searcher:
     def by_text(self, query: str, *, labels: Sequence[str] | None = None, has_text: bool | None = None,
                 limit: int = 10) -> SearchResult:
         where = build_where(labels, has_text)
-        ids = self.store.filter_ids(labels, has_text)
-        text_hits = self.text_ranking(query, None if ids is not None else where, limit, ids=ids)
+        text_hits = self.text_ranking(query, None, limit, labels=labels, has_text=has_text)
         clip, why_not = self._usable_clip()
         clip_hits = self.clip_ranking(clip.embed_texts([query])[0], where, limit) if clip is not None else []
         if text_hits and clip_hits:
@@ -212,8 +230,7 @@ class Searcher:
         if seen is None or not (seen.label_counts or seen.text):
             return SearchResult([], "minilm-text", f"{why_not}; the tools saw nothing in {image_path} to search by",
                                 method_kind="fallback")
-        ids = self.store.filter_ids(labels, has_text)
-        hits = self.text_ranking(query, None if ids is not None else where, limit, ids=ids)
+        hits = self.text_ranking(query, None, limit, labels=labels, has_text=has_text)
         note = f"{why_not}; searched by what the tools saw in the query image ({seen.labels_line() or 'text'})"
         return SearchResult(hits, "minilm-text(tools)", note, method_kind="fallback")
 
@@ -239,19 +256,27 @@ class Searcher:
         return SearchResult(hits, "filter", "metadata filter, no vector query")
 
 
-def _rank_among(col: Any, qvec: np.ndarray, ids: Sequence[str], k: int) -> tuple[list[dict], list[float]]:
-    """The ``k`` entries nearest ``qvec`` among ``ids``: (metadatas, cosine distances), best first.
+def filtered_nearest(col: Any, index: LabelIndex, qvec: np.ndarray, k: int, labels: Sequence[str],
+                     has_text: bool | None) -> tuple[list[str], list[float]]:
+    """The ``k`` entries nearest ``qvec`` among those the label index passes: (ids, cosine
+    distances), best first.
 
-    Chroma is handed the allowed ids rather than a ``where`` (which it answers by scanning its
-    metadata); a small set is ranked exactly here from its stored (unit) vectors."""
-    if len(ids) <= EXACT_MAX:
-        got = col.get(ids=list(ids), include=["embeddings", "metadatas"])
-        if not len(got["ids"]):
-            return [], []
-        vecs, query = np.asarray(got["embeddings"], dtype=np.float32), np.asarray(qvec, dtype=np.float32)[0]
-        # cosine, as the collection's space is (stored and query vectors need not be unit length)
-        sims = vecs @ query / np.maximum(np.linalg.norm(vecs, axis=1) * np.linalg.norm(query), 1e-12)
-        top = np.argsort(-sims, kind="stable")[:k]
-        return [got["metadatas"][i] for i in top], [1.0 - float(sims[i]) for i in top]
-    res = col.query(query_embeddings=qvec, ids=list(ids), n_results=min(k, len(ids)), include=["metadatas", "distances"])
-    return res["metadatas"][0], res["distances"][0]
+    A common filter post-filters Chroma's unfiltered HNSW query: asked for ``k / share × 2``
+    neighbours, about twice ``k`` are expected to pass, and if at least ``k`` do they are the
+    filtered top ``k`` (every entry not returned is further away than all that were). A rare
+    filter, or a common one that too few candidates passed (query and filter pointing
+    different ways), is ranked exactly over the matching entries' vectors in the label index.
+    Chroma's own ways are slower at 100k entries: a ``where`` scans its metadata (~300 ms),
+    and ``query(ids=…)`` runs a filtered HNSW walk that is slowest for small sets."""
+    total, share = index.share(labels, has_text)
+    if not total or share <= 0.0:
+        return [], []
+    want = math.ceil(k / share * POST_FILTER_MARGIN)
+    if want <= POST_FILTER_MAX:
+        res = col.query(query_embeddings=qvec, n_results=min(want, total), include=["distances"])
+        ids, dists = res["ids"][0], res["distances"][0]
+        passed = index.passing(ids, labels, has_text)
+        kept = [(i, float(d)) for i, d in zip(ids, dists, strict=True) if i in passed]
+        if len(kept) >= k or len(ids) >= total:
+            return [i for i, _ in kept[:k]], [d for _, d in kept[:k]]
+    return index.nearest(qvec, k, labels, has_text)

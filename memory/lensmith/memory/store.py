@@ -355,6 +355,7 @@ class MemoryStore:
         if isinstance(backend, _Persistent) and not prefix:
             self._journals = {TURNS: Journal(backend.path, TURNS), IMAGE_TEXTS: Journal(backend.path, "images")}
             self.label_index = LabelIndex(backend.path)
+        self._label_index_seen: tuple | None = None  # see synced_label_index
         self._flushing = threading.local()
 
     # ---- description -----------------------------------------------------------------
@@ -622,31 +623,51 @@ class MemoryStore:
         """Add ``image_texts`` entries with their vectors (call inside ``backend.writing()``)."""
         self._collection(client, IMAGE_TEXTS).add(ids=ids, documents=docs, metadatas=metas, embeddings=vecs)
         if self.label_index is not None:
-            self.label_index.add(zip(ids, metas, strict=True))
+            self.label_index.add(zip(ids, metas, strict=True), vecs)
 
     def filter_ids(self, labels: Sequence[str] | None = None, has_text: bool | None = None, *,
                    aspect: str | None = None) -> list[str] | None:
         """The ``image_texts`` ids that pass a label/has-text filter, from the label index;
         None when there is no filter or no label index (then Chroma filters)."""
         wanted = [label.strip().lower() for label in labels or [] if label.strip()]
-        if self.label_index is None or (not wanted and has_text is None):
+        if not wanted and has_text is None:
             return None
-        col = self.collection(IMAGE_TEXTS)
-        if col is None:
-            return []
-        if self.label_index.count() != col.count():
-            self._rebuild_label_index(col)
-        return self.label_index.ids(wanted, has_text, aspect=aspect)
+        index = self.synced_label_index()
+        if index is None:
+            return None
+        return index.ids(wanted, has_text, aspect=aspect) if self.collection(IMAGE_TEXTS) is not None else []
+
+    def synced_label_index(self) -> LabelIndex | None:
+        """The label index (None: this store has none), first rebuilt from Chroma when out of
+        step with ``image_texts``. Counting a 100k collection costs Chroma ~5 ms, so that is
+        checked once per store generation (every write bumps it) and label-index file."""
+        if self.label_index is None or not isinstance(self.backend, _Persistent):
+            return None
+        try:
+            st = self.label_index.path.stat()
+            seen: tuple | None = (self.backend.lock.generation(), st.st_ino, st.st_size, st.st_mtime_ns)
+        except FileNotFoundError:
+            seen = None
+        if seen is None or seen != self._label_index_seen:
+            col = self.collection(IMAGE_TEXTS)
+            if col is None:  # nothing written yet: nothing to be out of step with
+                return self.label_index
+            if not self.label_index.in_step(col.count()):
+                self._rebuild_label_index(col)
+            st = self.label_index.path.stat()
+            self._label_index_seen = (self.backend.lock.generation(), st.st_ino, st.st_size, st.st_mtime_ns)
+        return self.label_index
 
     def _rebuild_label_index(self, col: Any) -> None:
         assert self.label_index is not None
-        log.info("rebuilding the label index from the store's metadata")
+        log.info("rebuilding the label index from the store's metadata and vectors")
         with self.backend.writing():
             self.label_index.clear()
             offset = 0
             while True:
-                res = col.get(include=["metadatas"], limit=GET_PAGE, offset=offset)
-                self.label_index.add(zip(res["ids"], res["metadatas"], strict=True))
+                res = col.get(include=["metadatas", "embeddings"], limit=GET_PAGE, offset=offset)
+                if len(res["ids"]):
+                    self.label_index.add(zip(res["ids"], res["metadatas"], strict=True), res["embeddings"])
                 if len(res["ids"]) < GET_PAGE:
                     break
                 offset += GET_PAGE
