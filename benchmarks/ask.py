@@ -9,6 +9,8 @@ per run, in this order, interleaved so that load from other processes hits all a
   predicts once on the same photo (ultralytics YOLO; or EasyOCR's Reader + readtext);
 - `--no-memory`;
 - memory on, empty (a fresh $LENSMITH_HOME for every run);
+- ``--warm``: the same ask through the background agent, started by an untimed first
+  ask (what a user asking many questions in a row gets from the second ask on);
 - memory on, with N image entries plus a few past turns and facts (the same home for
   every run: each run journals its own turn, the next one's recall writes it).
 
@@ -154,6 +156,9 @@ def main() -> None:
             if args.memory_entries:
                 times[f"memory {args.memory_entries:,}"] = []
             ask = [LENSMITH, "ask", image, question, "--planner", "heuristic", "--json"]
+            warm_env = {**os.environ, "LENSMITH_HOME": str(tmp / f"home-{case}-warm")}
+            times["--warm (agent up)"] = []
+            _timed([*ask, "--warm"], warm_env)  # starts the warm agent; not timed
             for run in range(args.runs):
                 env = {**os.environ, "LENSMITH_HOME": str(tmp / f"home-{case}-{run}-a")}
                 times["bare"].append(_timed([sys.executable, "-c", bare, weights, image], env))
@@ -163,6 +168,8 @@ def main() -> None:
                 if args.memory_entries:
                     env = {**os.environ, "LENSMITH_HOME": str(full_home)}
                     times[f"memory {args.memory_entries:,}"].append(_timed(ask, env))
+                times["--warm (agent up)"].append(_timed([*ask, "--warm"], warm_env))
+            subprocess.run([LENSMITH, "warm", "stop"], env=warm_env, capture_output=True, timeout=60)
             base = statistics.median(times["bare"])
             print(f"\n{case}: lensmith ask {photo} {question!r} --planner heuristic, {args.runs} runs")
             for name, values in times.items():

@@ -445,7 +445,12 @@ class Agent:
 
         def recall() -> tuple[Any, list[Recalled]]:
             memory = self.memory
-            return memory, (self._recall(memory, turn.trace.question, session.id) if memory is not None else [])
+            if memory is None:
+                return None, []
+            uses_recall = getattr(choice.model, "uses_recall", None) if choice.heuristic else None
+            if uses_recall is not None and not uses_recall(turn.trace.question):
+                return memory, []
+            return memory, self._recall(memory, turn.trace.question, session.id)
 
         turn.recall = _in_thread(recall, "lensmith-recall")
         if choice.heuristic and stored:

@@ -59,6 +59,12 @@ class Verdict(BaseModel):
     end: int | None = None
 
 
+# how a planner is named to the user, where its short name would mislead ("heuristic" alone
+# reads like a model); here, not in the planner's module, so that showing a trace does not
+# import the planner (and LangChain with it)
+PLANNER_LABELS = {"heuristic": "heuristic planner (rule-based, no language model)"}
+
+
 class Recalled(BaseModel):
     kind: Literal["turn", "fact", "image"]
     text: str

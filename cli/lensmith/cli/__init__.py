@@ -21,8 +21,8 @@ app = typer.Typer(
 )
 
 # ask/tools/models/samples: the spine; mcp: tool server; memory: index/search/memory;
-# chat: the terminal UI; evals: lensmith eval ...
-_COMMAND_MODULES = ("ask", "catalog", "samples", "mcp", "memory", "chat", "evals")
+# chat: the terminal UI; evals: lensmith eval ...; warm: the agent behind ask --warm
+_COMMAND_MODULES = ("ask", "catalog", "samples", "mcp", "memory", "chat", "evals", "warm")
 
 
 @app.callback()

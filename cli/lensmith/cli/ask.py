@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -22,6 +24,7 @@ from lensmith.cli.options import (
 )
 
 if TYPE_CHECKING:
+    from lensmith.agent.config import Settings
     from lensmith.agent.trace import TurnTrace
 
 CANCEL_GRACE_S = 3.0
@@ -38,6 +41,9 @@ def ask(
     max_steps: MaxStepsOpt = None,
     session: str | None = typer.Option(None, "--session", "-s", help="Continue a session (id, id prefix or 'latest')."),
     no_memory: bool = typer.Option(False, "--no-memory", help="Do not recall from or write to memory."),
+    warm: bool = typer.Option(False, "--warm", envvar="LENSMITH_WARM",
+                              help="Answer through a background agent that keeps models loaded between asks "
+                                   "(started on first use, stops after 10 idle minutes; see `lensmith warm`)."),
 ) -> None:
     """Ask a question about images. Prints the answer, then the evidence: each tool
     call with its arguments, its result and its timing, the grounding verdicts, and
@@ -50,27 +56,24 @@ def ask(
       lensmith ask sign.png "what does the sign say?"
 
       lensmith ask --session latest "and how many cars?"
+
+      lensmith ask --warm bus.jpg "how many people?"   (models stay loaded for the next ask)
     """
-    from lensmith.agent.loop import Agent
-    from lensmith.agent.planners import PlannerUnavailable
-    from lensmith.agent.sessions import SessionNotFound
     from lensmith.cli.render import LiveProgress, render_trace
 
     if not args:
         fail('Give the question last: lensmith ask IMAGE "question"')
     *images, question = args
-    settings = build_settings(planner, planner_url, planner_model, device, max_steps)
-    if no_memory:
-        settings.memory.enabled = False
-    agent = Agent(settings)
-    try:
-        _ = agent.planner  # fail early, before loading images and tools
-    except PlannerUnavailable as exc:
-        fail(str(exc))
-    try:
-        current = agent.sessions.open(session) if session else None
-    except SessionNotFound as exc:
-        fail(str(exc))
+    turn: Callable[[Callable[[Any], None], threading.Event], TurnTrace]
+    if warm:
+        from lensmith.cli.warm import ask_warm, request_for
+
+        request = request_for(question, images, session, planner=planner, planner_url=planner_url,
+                              planner_model=planner_model, device=device, max_steps=max_steps, no_memory=no_memory)
+        turn = functools.partial(ask_warm, request)
+    else:
+        turn = _in_process(question, images, session, build_settings(planner, planner_url, planner_model, device, max_steps),
+                           no_memory)
     cancel = threading.Event()
     done: list[TurnTrace] = []
     # libraries that print (model loaders) must not mix with the answer or the JSON
@@ -81,7 +84,7 @@ def ask(
 
         def run() -> None:
             try:
-                done.append(agent.ask(question, images, session=current, on_event=progress, cancel=cancel))
+                done.append(turn(progress, cancel))
             except BaseException as exc:  # noqa: BLE001 - raised again below, in the main thread
                 failed.append(exc)
             finally:
@@ -100,6 +103,30 @@ def ask(
         render_trace(trace, common.console)
     if trace.error:
         raise typer.Exit(1)
+
+
+def _in_process(question: str, images: list[str], session: str | None, settings: Settings,
+                no_memory: bool) -> Callable[[Callable[[Any], None], threading.Event], TurnTrace]:
+    from lensmith.agent.loop import Agent
+    from lensmith.agent.planners import PlannerUnavailable
+    from lensmith.agent.sessions import SessionNotFound
+
+    if no_memory:
+        settings.memory.enabled = False
+    agent = Agent(settings)
+    try:
+        _ = agent.planner  # fail early, before loading images and tools
+    except PlannerUnavailable as exc:
+        fail(str(exc))
+    try:
+        current = agent.sessions.open(session) if session else None
+    except SessionNotFound as exc:
+        fail(str(exc))
+
+    def turn(on_event: Callable[[Any], None], cancel: threading.Event) -> TurnTrace:
+        return agent.ask(question, images, session=current, on_event=on_event, cancel=cancel)
+
+    return turn
 
 
 def _wait(finished: threading.Event, cancel: threading.Event) -> bool:

@@ -22,8 +22,7 @@ from lensmith.agent.events import (
     ToolFinished,
     TurnStarted,
 )
-from lensmith.agent.planners.heuristic import LABEL as HEURISTIC_LABEL
-from lensmith.agent.trace import TurnTrace
+from lensmith.agent.trace import PLANNER_LABELS, TurnTrace
 
 # ✓ consistent with a tool's measurement (not "true"), ? nothing measured it, ✗ a tool disagrees
 _MARK = {"supported": "[green]✓ consistent[/]", "weak": "[yellow]✓ weak evidence[/]",
@@ -77,7 +76,7 @@ def render_trace(trace: TurnTrace, console: Console) -> None:
     elif trace.cancelled:
         console.print(Panel("The turn was cancelled.", border_style="yellow"))
     else:
-        title = f"answer · {HEURISTIC_LABEL}" if trace.planner == "heuristic" else "answer"
+        title = f"answer · {PLANNER_LABELS[trace.planner]}" if trace.planner in PLANNER_LABELS else "answer"
         console.print(Panel(Text(trace.answer or "(no answer)"), title=title, border_style="cyan"))
     planner = trace.planner or "none"
     console.print(f"[dim]planner:[/] {planner}  [dim]({trace.planner_note})[/]", highlight=False)

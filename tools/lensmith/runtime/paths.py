@@ -8,8 +8,6 @@ from pathlib import Path
 
 import platformdirs
 
-from lensmith.runtime.errors import SetupError
-
 
 def home() -> Path:
     value = os.environ.get("LENSMITH_HOME")
@@ -21,6 +19,9 @@ def home() -> Path:
     except OSError as exc:
         usable, reason = False, exc.strerror or str(exc)
     if not usable:
+        # imported here: the errors module brings in LangChain, which reading a path must not
+        from lensmith.runtime.errors import SetupError
+
         raise SetupError(
             f"lensmith's data folder {path} is unusable ({reason}): make it writable, or set "
             "LENSMITH_HOME to a folder you own"
@@ -61,6 +62,8 @@ def cache_dir() -> Path:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        from lensmith.runtime.errors import SetupError
+
         raise SetupError(
             f"lensmith's cache folder {path} is unusable ({exc.strerror or exc}): make it writable, or set "
             "LENSMITH_CACHE_DIR to a folder you own"

@@ -28,9 +28,10 @@ from pydantic import Field
 from lensmith.agent.planners.compose import compose_answer
 from lensmith.agent.planners.intent import DETECT_FAMILY, Ask, Intent, read_intent
 from lensmith.agent.prompts import GROUNDING_MARKER, MEMORY_MARKER
+from lensmith.agent.trace import PLANNER_LABELS
 from lensmith.runtime.artifacts import Artifact, DetectArtifact, parse_artifact
 
-LABEL = "heuristic planner (rule-based, no language model)"
+LABEL = PLANNER_LABELS["heuristic"]
 _IMAGE_ID = re.compile(r"img:[0-9a-f]{8}")
 _NAMED = re.compile(r'(img:[0-9a-f]{8}) \(\d+×\d+, file name \(untrusted data\): ("(?:[^"\\]|\\.)*")\)')
 COLOUR_BOXES = 3  # boxes per class whose colours are measured
@@ -113,6 +114,12 @@ class HeuristicPlanner(BaseChatModel):
         else:
             message = AIMessage(content=compose_answer(turn, intent, self.tool_names))
         return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def uses_recall(self, question: str) -> bool:
+        """Whether recalled memory can change this planner's answer to ``question``: only a
+        question that asks about the past ("what did I call my dog?") reads it. The loop
+        skips recall otherwise, so a question about the attached photo opens no database."""
+        return any(part.kind == "recall" for part in read_intent(question).parts)
 
     # ---- planning ------------------------------------------------------------------
     def _has(self, tool: str) -> bool:

@@ -1,0 +1,5 @@
+"""``python -m lensmith.cli``: what the ``lensmith`` command runs (the warm agent starts itself this way)."""
+
+from lensmith.cli import main
+
+main()
