@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
@@ -53,3 +55,17 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def new_secret_file(path: Path) -> str:
+    """Write a fresh random secret to ``path``, readable by this user only, and return it
+    (the MCP bearer token, the warm agent's key). Raises OSError."""
+    import secrets
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(secret + "\n")
+    os.chmod(path, 0o600)  # O_CREAT's mode does not apply to a file that already existed
+    return secret

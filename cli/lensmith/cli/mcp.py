@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import typer
 
 from lensmith.cli import common
-from lensmith.cli.common import fail, is_loopback
+from lensmith.cli.common import fail, is_loopback, new_secret_file
 
 TOKEN_ENV = "LENSMITH_MCP_TOKEN"
 
@@ -99,11 +98,7 @@ def _token(configured: str | None) -> tuple[str, str]:
             saved = path.read_text().strip()
             if len(saved) >= 16:
                 return saved, "file"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        token = secrets.token_urlsafe(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(token + "\n")
+        token = new_secret_file(path)
     except OSError as exc:
         fail(f"cannot keep the MCP token in {path} ({exc.strerror or exc}); set {TOKEN_ENV} instead")
     return token, "generated"

@@ -17,7 +17,6 @@ import contextlib
 import json
 import logging
 import os
-import secrets
 import subprocess
 import sys
 import threading
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from lensmith.cli.common import fail
+from lensmith.cli.common import fail, new_secret_file
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -62,10 +61,7 @@ def _address() -> str:
 def _key(create: bool) -> bytes | None:
     path = run_dir() / "agent.key"
     if create:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        os.chmod(path, 0o600)
+        new_secret_file(path)
     try:
         return path.read_text().strip().encode()
     except OSError:
