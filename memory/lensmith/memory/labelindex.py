@@ -246,20 +246,32 @@ class LabelIndex:
             sql = f"SELECT id FROM entries WHERE id IN (SELECT value FROM json_each(?)) AND {where}"  # noqa: S608
             return {row[0] for row in db.execute(sql, [json.dumps(list(ids)), *params])}
 
+    @staticmethod
+    def _positions(db: sqlite3.Connection, labels: Sequence[str], has_text: bool | None) -> np.ndarray:
+        """Positions of the entries passing the filter. Each condition is read from its own
+        index as one string (a row per position costs Python far more) and the conditions
+        are intersected here, which at 100k beat SQLite's own join for label + has-text."""
+        queries: list[tuple[str, tuple[str | int, ...]]] = [
+            ("SELECT group_concat(pos) FROM labels WHERE label = ?", (label,)) for label in labels]
+        if has_text is not None:
+            queries.append(("SELECT group_concat(pos) FROM entries WHERE has_text = ?", (int(has_text),)))
+        pos: np.ndarray | None = None
+        for sql, params in queries or [("SELECT group_concat(pos) FROM entries", ())]:
+            joined = db.execute(sql, params).fetchone()[0]
+            got = np.fromstring(joined, dtype=np.int64, sep=",") if joined else np.zeros(0, dtype=np.int64)
+            pos = got if pos is None else np.intersect1d(pos, got, assume_unique=True)
+            if not len(pos):
+                break
+        assert pos is not None
+        return pos
+
     def nearest(self, query: np.ndarray, k: int, labels: Sequence[str] = (),
                 has_text: bool | None = None) -> tuple[list[str], list[float]]:
         """The ``k`` entries passing the filter that are nearest ``query``, ranked exactly by
         cosine similarity: (ids, cosine distances), best first (ties: the earlier written)."""
-        # one string from SQLite rather than a row each: ~5x faster for 12,500 positions
-        if len(labels) == 1 and has_text is None:  # straight from the (label, pos) key
-            sql, params = "SELECT group_concat(pos) FROM labels WHERE label = ?", [labels[0]]
-        else:
-            where, params = self._where(labels, has_text)
-            sql = f"SELECT group_concat(pos) FROM entries WHERE {where}"  # noqa: S608 - placeholders only
         with self._db() as db:
             name, dim = self._state(db)
-            joined = db.execute(sql, params).fetchone()[0]
-            pos = np.array(joined.split(",") if joined else [], dtype=np.int64)
+            pos = self._positions(db, labels, has_text)
             if not len(pos) or name is None:
                 return [], []
             q = _unit(np.asarray(query, dtype=np.float32).reshape(1, -1))[0]
