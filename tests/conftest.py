@@ -4,6 +4,7 @@ user's data or the network."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +31,12 @@ def lensmith_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     from lensmith.runtime import weights
 
     weights.reset()
+    # the CLI's rich consoles fix their width from $COLUMNS when first used: dropped, the
+    # next test's in-process command gets its own width, whatever ran before it on this worker
+    common = sys.modules.get("lensmith.cli.common")
+    if common is not None:
+        for name in ("console", "err_console"):
+            common.__dict__.pop(name, None)
 
 
 def cuda_available() -> bool:
