@@ -185,3 +185,19 @@ def test_an_index_without_vectors_is_rebuilt_from_chroma(tmp_path: Path) -> None
     ids, _ = index.nearest(q, 3, ["cat"])
     unit = vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
     assert ids == [f"file:{i}#labels" for i in sorted(range(1, 30, 2), key=lambda i: -float(unit[i] @ q))[:3]]
+
+
+def test_remembered_counts_and_positions_follow_every_write(tmp_path: Path) -> None:
+    index, other = LabelIndex(tmp_path), LabelIndex(tmp_path)  # `other`: another process's view
+    metas, vecs = _rows(20, 0)
+    index.add(metas, vecs)
+    q = vecs[4]
+    assert index.nearest(q, 1, ["even"]) == (["e4"], [pytest.approx(0.0, abs=1e-6)])
+    assert index.share(["even"]) == (20, 0.5)
+    other.remove(["e4"])  # straight away, as put_images replaces an entry
+    other.add([("e99", {"labels": ["even"], "has_text": False})], q[None, :])
+    assert index.nearest(q, 1, ["even"])[0] == ["e99"]
+    assert index.share(["even"]) == (20, 0.5)
+    other.remove(["e99"])
+    assert index.share(["even"]) == (19, 9 / 19)
+    assert "e99" not in index.nearest(q, 20, ["even"])[0]
