@@ -83,6 +83,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lensmith-bench-index-"))
     os.environ["LENSMITH_HOME"] = str(tmp / "home")
     try:
+        import easyocr
         import ultralytics
 
         from lensmith.agent.config import Settings
@@ -100,7 +101,9 @@ def main() -> None:
         print(f"first run (loads YOLO, EasyOCR, MiniLM, Chroma): {first.rate:.2f} images/s "
               f"({time.perf_counter() - started:.1f} s for {first.processed})", flush=True)
         detector = ultralytics.YOLO(resolve(models.YOLO).path, task="detect")
-        reader = load_reader(["en"], "cpu").reader
+        # EasyOCR as shipped (torch, its defaults), not lensmith's OpenVINO-backed reader
+        reader = easyocr.Reader(["en"], gpu=False, model_storage_directory=load_reader(["en"], "cpu").folder,
+                                download_enabled=False, verbose=False)
         files0 = photos(tmp / "bare", 0)
         bare_rate(files0[:2], detector, reader)  # warm the bare models
         rates: dict[str, list[float]] = {"bare (YOLO + EasyOCR, one after the other)": [], "lensmith index": [],

