@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import lensmith.memory.labelindex as labelindex
+import lensmith.memory.search as search
 from lensmith.memory import open_memory
 from lensmith.memory.labelindex import LabelIndex
 from lensmith.memory.search import Searcher
@@ -17,6 +18,7 @@ from lensmith.memory.store import IMAGE_TEXTS
 LABELS = ["person", "cat", "dog", "car", "cup", "bus", "tree", "book"]
 N, K = 2400, 40
 CLUSTERS = 60
+SMALL = 120  # EXACT_MAX scaled to this store: larger filters take the post-filter plan
 
 
 def _labels(i: int) -> list[str]:
@@ -68,18 +70,19 @@ def _spy(index: LabelIndex, monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
 
 
 @pytest.mark.parametrize(("labels", "has_text", "path"), [
-    (["cat"], None, "post-filter"),            # 12.5%: 640 unfiltered neighbours, ~80 pass
+    (["cat"], None, "post-filter"),            # 12.5% (300): 640 unfiltered neighbours, ~80 pass
     ([], True, "post-filter"),                 # 33%
-    (["zebra"], None, "exact"),                # 0.5%
-    (["cat", "sofa"], None, "exact"),          # two labels: 6.25% of 12.5%
-    (["dog"], True, "exact"),                  # label and text: 4.2%
-    (["dog"], False, "post-filter"),           # label and no text: 8.3%
+    (["zebra"], None, "exact"),                # 0.5%: 12 entries
+    (["cat", "sofa"], None, "exact"),          # two labels, 6.25%: 150, but 10,240 neighbours needed
+    (["dog"], True, "exact"),                  # label and text: 4.2%, 100
+    (["dog"], False, "post-filter"),           # label and no text: 8.3%, 200
     (["unicorn"], None, "empty"),              # a label nobody carries
     (["cat", "dog"], None, "empty"),           # two labels never together
 ])
 def test_filtered_ranking_matches_brute_force(filled, labels: list[str], has_text: bool | None, path: str,  # noqa: ANN001
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     store, vecs, _ = filled
+    monkeypatch.setattr(search, "EXACT_MAX", SMALL)
     searcher = Searcher(store, clip=None)
     col = store.collection(IMAGE_TEXTS)
     index = store.synced_label_index()
@@ -106,6 +109,7 @@ def test_filtered_ranking_matches_brute_force(filled, labels: list[str], has_tex
 
 def test_a_filter_the_query_points_away_from_falls_back_to_exact_ranking(filled, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
     store, vecs, away = filled
+    monkeypatch.setattr(search, "EXACT_MAX", SMALL)
     index = store.synced_label_index()
     exact_calls = _spy(index, monkeypatch)
     metas, dists = Searcher(store, clip=None).nearest_texts(store.collection(IMAGE_TEXTS), away[None, :], K, labels=["car"])

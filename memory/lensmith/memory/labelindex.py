@@ -254,10 +254,17 @@ class LabelIndex:
 
     def passing(self, ids: Sequence[str], labels: Sequence[str] = (), has_text: bool | None = None) -> set[str]:
         """Which of ``ids`` pass the filter."""
-        where, params = self._where(labels, has_text)
+        # driven from the candidates (CROSS JOIN fixes the order): left to itself SQLite
+        # walked the has-text index, a third of the entries, ~45 ms at 100k under load
+        clauses = ["EXISTS (SELECT 1 FROM labels l WHERE l.label = ? AND l.pos = e.pos)"] * len(labels)
+        params: list[str | int] = [json.dumps(list(ids)), *labels]
+        if has_text is not None:
+            clauses.append("e.has_text = ?")
+            params.append(int(has_text))
+        sql = ("SELECT e.id FROM json_each(?) j CROSS JOIN entries e ON e.id = j.value"  # noqa: S608 - placeholders only
+               + "".join(f" AND {c}" for c in clauses))
         with self._db() as db:
-            sql = f"SELECT id FROM entries WHERE id IN (SELECT value FROM json_each(?)) AND {where}"  # noqa: S608
-            return {row[0] for row in db.execute(sql, [json.dumps(list(ids)), *params])}
+            return {row[0] for row in db.execute(sql, params)}
 
     @staticmethod
     def _positions(db: sqlite3.Connection, labels: Sequence[str], has_text: bool | None) -> np.ndarray:

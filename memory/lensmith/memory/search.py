@@ -26,11 +26,12 @@ from lensmith.tools.clip import ClipModel
 log = logging.getLogger("lensmith.memory")
 
 RRF_K = 60
-# A filter passing enough entries that k / share × margin neighbours fit in this many is
-# post-filtered from an unfiltered query (see filtered_nearest). Measured at 100k on the
-# loaded 2-core machine: 640 neighbours ~24 ms, 1,280 ~30-57 ms; exact ranking of the 12,500
-# entries of a 12.5% label ~45 ms, of a 1% label ~2-10 ms.
-POST_FILTER_MAX = 1000
+# How a filtered search is answered (see filtered_nearest). Measured at 100k on the loaded
+# 2-core machine (load ~6): exact ranking of a 12.5% label's 12,500 vectors ~15-18 ms, of a
+# third of the entries ~50-65 ms; Chroma's unfiltered query for 240 neighbours ~6-12 ms,
+# for 640 ~14-22 ms.
+EXACT_MAX = 16_000  # filters passing at most this many entries are ranked exactly
+POST_FILTER_MAX = 1000  # else, when k / share × margin neighbours fit in this, post-filtered
 POST_FILTER_MARGIN = 2.0
 
 
@@ -262,18 +263,19 @@ def filtered_nearest(col: Any, index: LabelIndex, qvec: np.ndarray, k: int, labe
     """The ``k`` entries nearest ``qvec`` among those the label index passes: (ids, cosine
     distances), best first.
 
-    A common filter post-filters Chroma's unfiltered HNSW query: asked for ``k / share × 2``
-    neighbours, ``2 k`` are expected to pass, and if at least ``k`` do they are the
-    filtered top ``k`` (every entry not returned is further away than all that were). A rare
-    filter, or a common one that too few candidates passed (query and filter pointing
-    different ways), is ranked exactly over the matching entries' vectors in the label index.
-    Chroma's own ways are slower at 100k entries: a ``where`` scans its metadata (~300 ms),
-    and ``query(ids=…)`` runs a filtered HNSW walk that is slowest for small sets."""
+    A filter passing up to ``EXACT_MAX`` entries is ranked exactly over their vectors in the
+    label index. A more common one post-filters Chroma's unfiltered HNSW query: asked for
+    ``k / share × 2`` neighbours, ``2 k`` are expected to pass, and if at least ``k`` do they
+    are the filtered top ``k`` of what HNSW found (every entry not returned is further away
+    than all that were); if fewer do (query and filter pointing different ways) it is ranked
+    exactly after all. Chroma's own ways are slower at 100k entries: a ``where`` scans its
+    metadata (~150-600 ms), and ``query(ids=…)`` runs a filtered HNSW walk that is slowest
+    for small sets."""
     total, share = index.share(labels, has_text)
     if not total or share <= 0.0:
         return [], []
     want = math.ceil(k / share * POST_FILTER_MARGIN)
-    if want <= POST_FILTER_MAX:
+    if total * share > EXACT_MAX and want <= POST_FILTER_MAX:
         res = col.query(query_embeddings=qvec, n_results=min(want, total), include=["distances"])
         ids, dists = res["ids"][0], res["distances"][0]
         passed = index.passing(ids, labels, has_text)
