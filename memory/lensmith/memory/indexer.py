@@ -11,7 +11,10 @@ Throughput: OCR is most of an image's time (EasyOCR's text detector costs nearly
 a photo without text as on a page), so a cheap check (:mod:`lensmith.memory.textcheck`)
 runs first and OCR is skipped where it finds nothing text-like; the entry records that
 (``ocr: "OCR skipped: …"``). Two images are looked at concurrently, so detection and
-decoding of one overlap OCR of the other (the models release the GIL).
+decoding of one overlap OCR of the other (the models release the GIL; OCR's networks run
+one OpenVINO stream per concurrent read, see :mod:`lensmith.tools.ocr`), and the next
+batch is queued for the workers before a batch is embedded and written, so the writes
+overlap looking too.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,16 +232,32 @@ class Indexer:
         if on_progress:
             on_progress(0, total, "")
         root_of = _root_finder(plan.roots)
-        for start in range(0, len(plan.todo), self.batch_size):
-            if cancel.is_set():
-                break
-            batch = plan.todo[start:start + self.batch_size]
-            items, kinds = self._process(batch, root_of, clip, report, cancel, on_progress, done, total)
-            done += len(batch)
-            self.store.put_images(items, clip=clip)
-            report.processed += len(items)
-            report.added += sum(1 for k in kinds if k == "new")
-            report.updated += sum(1 for k in kinds if k == "changed")
+        batches = [plan.todo[i:i + self.batch_size] for i in range(0, len(plan.todo), self.batch_size)]
+        queued: list[_Batch] = []
+        pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="lensmith-index")
+        try:
+            # the next batch's photos are queued before this batch is embedded and written, so
+            # the workers never wait for the store (nor idle beside this batch's slowest photo)
+            for i, batch in enumerate(batches):
+                if cancel.is_set():
+                    break
+                if i == 0:
+                    queued.append(self._start(batch, pool, root_of, report, cancel))
+                if i + 1 < len(batches):
+                    queued.append(self._start(batches[i + 1], pool, root_of, report, cancel))
+                items, kinds = self._finish(queued[i], clip, report, on_progress, done, total)
+                done += len(batch)
+                self.store.put_images(items, clip=clip)
+                queued[i].close()
+                report.processed += len(items)
+                report.added += sum(1 for k in kinds if k == "new")
+                report.updated += sum(1 for k in kinds if k == "changed")
+        finally:
+            # looks not begun are dropped (an interrupted run resumes with them); the folders
+            # go once no worker reads from them
+            pool.shutdown(wait=True, cancel_futures=True)
+            for queued_batch in queued:
+                queued_batch.close()
         if clip is not None:
             for start in range(0, len(plan.needs_clip), self.batch_size):
                 if cancel.is_set():
@@ -254,57 +273,61 @@ class Indexer:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _process(self, batch, root_of, clip, report, cancel, on_progress, done, total):  # noqa: ANN001
-        folder = tempfile.mkdtemp(prefix="lensmith-index-")
+    def _start(self, batch: list[tuple[Path, str]], pool: ThreadPoolExecutor, root_of: Callable[[Path], str],
+               report: IndexReport, cancel: threading.Event) -> _Batch:
+        """Read ``batch``'s files into a store of its own and queue their looks on ``pool``."""
+        started = _Batch(tempfile.mkdtemp(prefix="lensmith-index-"))
+        for file, kind in batch:
+            try:
+                stat = file.stat()
+                stored = started.store.add(file)
+                digest = file_sha256(file)
+            except (ImageError, OSError) as exc:
+                report.bad.append((str(file), str(exc).replace(f": {file}", "")))
+                continue
+            record = ImageRecord(
+                path=str(file), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=digest,
+                width=stored.original_width, height=stored.original_height, root=root_of(file),
+            )
+            look = None
+            if self.runner is not None:
+                # in this thread's context (the worker sets the batch's image store itself)
+                look = pool.submit(contextvars.copy_context().run, self._look, started.store, stored.id, cancel)
+            started.loaded.append((file, kind, stored, record, look))
+        return started
+
+    def _finish(self, started: _Batch, clip: ClipModel | None, report: IndexReport,
+                on_progress: ProgressFn | None, done: int, total: int,
+                ) -> tuple[list[tuple[ImageRecord, Seen, np.ndarray | None]], list[str]]:
+        """Wait for ``started``'s looks; its entries (with CLIP vectors when ``clip``)."""
         items: list[tuple[ImageRecord, Seen, np.ndarray | None]] = []
         kinds: list[str] = []
         pixels = []
-        try:
-            store = ImageStore(folder)
-            with use_store(store), ThreadPoolExecutor(WORKERS, thread_name_prefix="lensmith-index") as pool:
-                loaded = []
-                for file, kind in batch:
-                    try:
-                        stat = file.stat()
-                        stored = store.add(file)
-                        digest = file_sha256(file)
-                    except (ImageError, OSError) as exc:
-                        report.bad.append((str(file), str(exc).replace(f": {file}", "")))
-                        continue
-                    record = ImageRecord(
-                        path=str(file), size_bytes=stat.st_size, mtime_ns=stat.st_mtime_ns, sha256=digest,
-                        width=stored.original_width, height=stored.original_height, root=root_of(file),
-                    )
-                    # each worker needs this thread's context: the image store is a context variable
-                    look = pool.submit(contextvars.copy_context().run, self._look, store, stored.id, cancel) \
-                        if self.runner is not None else None
-                    loaded.append((file, kind, stored, record, look))
-                for i, (file, kind, stored, record, look) in enumerate(loaded):
-                    seen = Seen()
-                    if look is not None:
-                        result = look.result()
-                        if result is None:  # cancelled before this image: resumed next run
-                            continue
-                        seen, errors = result
-                        report.tool_errors.extend((str(file), e) for e in errors)
-                    items.append((record, seen, None))
-                    kinds.append(kind)
-                    if clip is not None:
-                        pixels.append(store.pil(stored.id))
-                    if on_progress:
-                        on_progress(done + i + 1, total, str(file))
-            if clip is not None and pixels:
-                vecs = clip.embed_images(pixels, batch_size=self.batch_size)
-                items = [(r, s, v) for (r, s, _), v in zip(items, vecs, strict=True)]
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+        for i, (file, kind, stored, record, look) in enumerate(started.loaded):
+            seen = Seen()
+            if look is not None:
+                result = look.result()
+                if result is None:  # cancelled before this image: resumed next run
+                    continue
+                seen, errors = result
+                report.tool_errors.extend((str(file), e) for e in errors)
+            items.append((record, seen, None))
+            kinds.append(kind)
+            if clip is not None:
+                pixels.append(started.store.pil(stored.id))
+            if on_progress:
+                on_progress(done + i + 1, total, str(file))
+        if clip is not None and pixels:
+            vecs = clip.embed_images(pixels, batch_size=self.batch_size)
+            items = [(r, s, v) for (r, s, _), v in zip(items, vecs, strict=True)]
         return items, kinds
 
     def _look(self, store: ImageStore, image_id: str, cancel: threading.Event) -> tuple[Seen, list[str]] | None:
         if cancel.is_set():
             return None
         assert self.runner is not None
-        return self.runner.look_one(store, image_id)
+        with use_store(store):
+            return self.runner.look_one(store, image_id)
 
     def _clip_vectors(self, paths: list[str], clip: ClipModel, report: IndexReport) -> tuple[np.ndarray, list[bool]]:
         from PIL import Image
@@ -319,6 +342,18 @@ class Indexer:
                 report.bad.append((path, str(exc)))
                 ok.append(False)
         return clip.embed_images(images, batch_size=self.batch_size), ok
+
+
+class _Batch:
+    """A batch's files, read into a temporary image store, and their queued looks."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.store = ImageStore(folder)
+        self.loaded: list[tuple[Path, str, Any, ImageRecord, Future[tuple[Seen, list[str]] | None] | None]] = []
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def _root_finder(roots: list[Path]) -> Callable[[Path], str]:
