@@ -299,10 +299,12 @@ def test_checker_is_deterministic_and_fast():
     answer = "There are two cats on the left, no dogs, 3 people and a bus. The sign says 'EXIT'. " * 5
     calls = [ONE_CAT, PEOPLE, ocr_call("EXIT")]
     first = check_answer(answer, calls, image_sizes=SIZE)
-    started = time.perf_counter()
+    # CPU time, not wall time: the check's own cost, whatever else the machine is running
+    # (on the shared 2-core machine, wall time under load went past the bound at 65 ms)
+    started = time.process_time()
     for _ in range(20):
         assert check_answer(answer, calls, image_sizes=SIZE) == first
-    assert (time.perf_counter() - started) / 20 < 0.05
+    assert (time.process_time() - started) / 20 < 0.05
 
 
 def test_hostile_answers_are_bounded():
