@@ -22,7 +22,8 @@ from lensmith.memory import open_memory
 store = open_memory(sys.argv[1])
 print(store.may_hold("turns", "facts"), store.recall("where is the spare key?", session_id="now"))
 {extra}
-print("chromadb" in sys.modules, "sentence_transformers" in sys.modules)
+from lensmith.runtime.base import loaded_models
+print("chromadb" in sys.modules, any(key.startswith("minilm") for key in loaded_models()))
 """
 
 
