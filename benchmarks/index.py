@@ -1,12 +1,13 @@
 """Indexing rate (what `lensmith index` runs) against a bare loop over the same models.
 
-    .venv/bin/python benchmarks/index.py [--repeats 2]
+    .venv/bin/python benchmarks/index.py [--repeats 2] [--stages]
 
 Photos: the 10 real photos of benchmarks/memory.py (skimage.data astronaut, chelsea, coffee,
 text, page, rocket, clock, camera + ultralytics' bus.jpg and zidane.jpg). In one process:
 
-- bare: for each photo, decode it, YOLO predict (the same int8 export) and EasyOCR readtext,
-  one after the other (models loaded beforehand);
+- bare: for each photo, decode it, YOLO predict (the same int8 export) and EasyOCR readtext
+  (EasyOCR as shipped: torch, default settings), one after the other (models loaded
+  beforehand);
 - lensmith, default: detect + read_text through the tools, OCR only where the text check
   finds text-like shapes, two photos at a time, MiniLM + Chroma writes included;
 - lensmith, --ocr-all: the same with OCR on every photo.
@@ -14,7 +15,8 @@ text, page, rocket, clock, camera + ultralytics' bus.jpg and zidane.jpg). In one
 Each lensmith run indexes fresh bytes (the photos flipped differently each time) into a new
 store, after one untimed run that loads every model. Bare and lensmith runs alternate;
 medians. Then the text check's misses on these photos: photos where OCR (the --ocr-all run)
-found text but the check skipped OCR.
+found text but the check skipped OCR. ``--stages``: one more warm run with each stage timed
+(decode, YOLO, text check, CRAFT, recognition, embedding + Chroma write).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -74,9 +77,68 @@ def bare_rate(files: list[Path], detector, reader) -> float:  # noqa: ANN001
     return len(files) / (time.perf_counter() - started)
 
 
+class Stages:
+    """Where an indexed photo's time goes: wall seconds inside each stage, summed over the
+    indexer's worker threads (two photos are looked at at once, so the sum can exceed the
+    run's own time), and the process's CPU seconds for the whole run."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._undo: list[tuple[object, str, object]] = []
+
+    def wrap(self, owner: object, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                with self._lock:
+                    self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - started
+                    self.calls[label] = self.calls.get(label, 0) + 1
+
+        self._undo.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    def undo(self) -> None:
+        for owner, name, original in reversed(self._undo):
+            setattr(owner, name, original)
+
+
+def stage_profile(folder: Path, store, tools) -> None:  # noqa: ANN001
+    from lensmith.memory import indexer
+    from lensmith.memory import store as memory_store
+    from lensmith.runtime.images import ImageStore
+    from lensmith.tools import detect
+    from lensmith.tools.ocr import load_reader
+
+    easy = load_reader(["en"], "cpu").reader
+    stages = Stages()
+    stages.wrap(ImageStore, "add", "decode (ImageStore.add)")
+    stages.wrap(detect.Detector, "predict", "YOLO predict")
+    stages.wrap(indexer, "check_text", "text check")
+    stages.wrap(easy, "detect", "OCR: CRAFT text detection")
+    stages.wrap(easy, "recognize", "OCR: recognition")
+    stages.wrap(memory_store.MemoryStore, "put_images", "MiniLM embedding + Chroma write")
+    cpu = time.process_time()
+    try:
+        report = indexer.Indexer(store, tools=tools, clip=None).run([folder])
+    finally:
+        stages.undo()
+    print(f"\nwhere the time goes (one warm `lensmith index` run: {report.seconds:.1f} s wall, "
+          f"{time.process_time() - cpu:.1f} s process CPU for {report.processed} photos; load average "
+          f"{os.getloadavg()[0]:.2f}):")
+    for label, seconds in sorted(stages.seconds.items(), key=lambda kv: -kv[1]):
+        print(f"  {label:<36} {seconds:6.2f} s in {stages.calls[label]} calls")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--stages", action="store_true", help="also time each stage of one more warm run")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPU cores, {platform.platform()}; "
           f"load average at start {os.getloadavg()[0]:.2f}", flush=True)
@@ -131,6 +193,9 @@ def main() -> None:
         missed = sorted(n for n in skipped if full.get(n, {}).get("has_text"))
         print(f"\ntext check: OCR skipped on {len(skipped)}/{len(checked)} photos ({', '.join(skipped) or 'none'}); "
               f"photos with text (per OCR on all) whose OCR was skipped: {', '.join(missed) or 'none'}")
+        if args.stages:
+            photos(tmp / f"v{variant}", variant)
+            stage_profile(tmp / f"v{variant}", open_memory(tmp / f"mem-{variant}"), tools)
         print(f"load average at end {os.getloadavg()[0]:.2f}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
