@@ -16,9 +16,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("YOLO_OFFLINE", "1")
 os.environ.setdefault("YOLO_AUTOINSTALL", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-# converted models and embedding caches are shared by the whole run (each test still has
-# its own home), and never land in the user's ~/.cache
-os.environ.setdefault("LENSMITH_CACHE_DIR", tempfile.mkdtemp(prefix="lensmith-test-cache-"))
+# converted models and embedding caches are shared by every test run on this machine (each
+# test still has its own home) and never land in the user's ~/.cache: converting the OCR
+# and sentence models costs 20-50 s, which only the first run should pay. Entries are keyed
+# by the weights and the converter, and written by atomic rename, so runs can share them.
+os.environ.setdefault("LENSMITH_CACHE_DIR", os.path.join(tempfile.gettempdir(), f"lensmith-test-cache-{os.getuid()}"))
 
 
 
