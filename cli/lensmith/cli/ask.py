@@ -57,7 +57,7 @@ def ask(
 
       lensmith ask --session latest "and how many cars?"
 
-      lensmith ask --warm bus.jpg "how many people?"   (models stay loaded for the next ask)
+      lensmith ask --warm bus.jpg "how many people?"
     """
     from lensmith.cli.render import LiveProgress, render_trace
 
