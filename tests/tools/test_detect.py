@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +233,16 @@ def test_open_vocabulary_detector_handles_classes_outside_coco(monkeypatch: pyte
         found, missing, note = detect_mod._open_vocab_detect(DetectTool(), np.zeros((8, 8, 3), np.uint8), words, 0.25)
     assert calls["vocab"] == [["printer"]] and missing == [] and found[0][1] == "printer"
     assert "open-vocabulary detector yoloe-11s-seg.pt" in note
+
+
+def test_ultralytics_logger_survives_a_closed_earlier_stderr(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ultralytics.utils import LOGGER
+
+    handlers = [h for h in LOGGER.handlers if isinstance(h, logging.StreamHandler) and not isinstance(h, logging.FileHandler)]
+    assert handlers, "ultralytics logs through a stream handler"
+    closed = io.StringIO()
+    closed.close()
+    for handler in handlers:
+        monkeypatch.setattr(handler, "stream", closed)
+    detect_mod.import_ultralytics()
+    assert all(h.stream is sys.stderr for h in handlers)

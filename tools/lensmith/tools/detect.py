@@ -52,7 +52,12 @@ def import_ultralytics() -> Any:
     for handler in LOGGER.handlers:
         handler.setLevel(logging.NOTSET)
         if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
-            handler.setStream(sys.stderr)
+            try:
+                handler.setStream(sys.stderr)
+            except ValueError:
+                # setStream flushes the stream it replaces, which may be closed by now (the
+                # captured stderr of a finished test or TUI run): nothing left to flush
+                handler.stream = sys.stderr
 
     # ultralytics replaces PIL.Image.open process-wide with a version that tries to
     # pip-install pi-heif on any file Pillow cannot identify; lensmith decodes images
