@@ -104,7 +104,9 @@ def compose_answer(turn: _Turn, intent: Intent, tool_names: list[str]) -> str:
                 said.extend(_answer_part(part, ev, turn))
             for artifact in ev.other:
                 said.extend(_describe_other(artifact, intent.objects[0] if intent.objects else None))
-            said = [s for s in said if s]
+            # two parts answered from the same evidence ("what does the sign say, and is it
+            # open?") must not repeat the same sentence
+            said = list(dict.fromkeys(s for s in said if s))
             if multi:
                 name = turn.names.get(image, image)
                 sentences.append(f"Photo {index} ({name}): " + (" ".join(said) or "nothing measured."))
@@ -395,10 +397,17 @@ def _read(part: Ask, ev: _Evidence) -> list[str]:
     weak = f"; low OCR confidence ({confidence:.2f}), so the reading may be wrong" if confidence is not None and confidence < WEAK else ""
     out = [f'The text reads: "{_quote(lines)}" (read_text{weak}).']
     specific = [w for w in re.findall(r"[a-z0-9']+", part.text.lower()) if w not in _GENERIC_READ]
-    if specific and len(lines) > 1:
+    if specific:
+        # a question about something the text may say ("is it open on sundays?"): point at the
+        # line that says it, or say plainly that none does, rather than only quoting the text
         best, score = _most_related(part.text, lines)
         if best is not None and score >= SIGN_RELEVANCE:
-            out.insert(0, f'The line most related to your question: "{best}" (read_text; similarity {score:.2f}).')
+            if len(lines) > 1:
+                out.insert(0, f'The line most related to your question: "{best}" (read_text; similarity {score:.2f}).')
+        elif best is not None:
+            # the question is named unquoted: the checker holds quoted text against what OCR read
+            out.append(f"I can't tell this part of your question ({_short(part.text)}) from the text: no line of it is "
+                       f'about that (the closest, "{best}", has similarity {score:.2f}).')
     return out
 
 
