@@ -116,6 +116,16 @@ def test_reads_a_sign(samples):
 
 
 @pytest.mark.slow
+def test_a_question_the_text_does_not_answer_gets_i_cant_tell(samples):
+    trace = heuristic_agent("read_text", "detect").ask("what does the sign say, and is it open on sundays?",
+                                                      [samples / "sign.png"])
+    assert trace.error is None
+    assert trace.answer.upper().count("BUSINESS CENTER / PRINTING") == 1  # quoted once, not once per part
+    assert "I can't tell this part of your question (is it open on sundays)" in trace.answer
+    assert not [v for v in trace.verdicts if v.status == "contradicted"]
+
+
+@pytest.mark.slow
 def test_text_in_an_image_is_data_not_instructions(tmp_path):
     """An image whose text tells the agent to do something else changes nothing."""
     from PIL import Image, ImageDraw
