@@ -140,15 +140,22 @@ def _convert(path: Path) -> Any:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    # eager attention: SDPA's Python-side branches on the mask would be frozen by tracing
-    model = AutoModel.from_pretrained(str(path), attn_implementation="eager").eval()
-    mask = torch.ones(2, 16, dtype=torch.long)
-    mask[1, 10:] = 0  # trace with padding present, as real batches have it
-    example = {"input_ids": torch.ones(2, 16, dtype=torch.long), "attention_mask": mask,
-               "token_type_ids": torch.zeros(2, 16, dtype=torch.long)}
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.jit tracer deprecation and shape warnings
-        return ov.convert_model(model, example_input=example)
+    # the one-time conversion is not news to the user: transformers' config notices
+    # ("loss_type=None ... unrecognized") stay out of the CLI's output, as other loaders' do
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        # eager attention: SDPA's Python-side branches on the mask would be frozen by tracing
+        model = AutoModel.from_pretrained(str(path), attn_implementation="eager").eval()
+        mask = torch.ones(2, 16, dtype=torch.long)
+        mask[1, 10:] = 0  # trace with padding present, as real batches have it
+        example = {"input_ids": torch.ones(2, 16, dtype=torch.long), "attention_mask": mask,
+                   "token_type_ids": torch.zeros(2, 16, dtype=torch.long)}
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit tracer deprecation and shape warnings
+            return ov.convert_model(model, example_input=example)
+    finally:
+        hf_logging.set_verbosity(verbosity)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
