@@ -82,3 +82,21 @@ def test_fingerprint_follows_the_weights(tmp_path) -> None:
     before = openvino_ir.source_fingerprint(weights)
     (weights / "model.bin").write_bytes(b"12345")
     assert openvino_ir.source_fingerprint(weights) != before
+
+
+def test_what_a_conversion_warns_stays_off_the_users_screen(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    import warnings
+
+    import openvino as ov
+
+    monkeypatch.setenv("LENSMITH_CACHE_DIR", str(tmp_path))
+
+    def noisy() -> object:
+        warnings.warn("`torch.jit.trace` is deprecated", FutureWarning, stacklevel=1)
+        param = ov.opset13.parameter([1, 2], np.float32, name="x")
+        return ov.Model([ov.opset13.relu(param)], [param], "noisy")
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        openvino_ir.compile_cached("noisy", "k", noisy)
+    assert not [w for w in seen if "torch.jit" in str(w.message)]

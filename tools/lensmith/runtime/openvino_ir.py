@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,11 @@ def compile_cached(name: str, key: str, convert: Callable[[], Any], *, config: d
 
     target = ir_path(name, key)
     if not target.exists():
-        model = convert()
+        with warnings.catch_warnings():
+            # tracing for the conversion warns of torch.jit's deprecation and of shapes it
+            # freezes: noise on a user's first run, and the converted model is checked by tests
+            warnings.simplefilter("ignore")
+            model = convert()
         target.parent.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent.parent))
         try:
