@@ -25,6 +25,8 @@ from lensmith.cli.options import (
 
 if TYPE_CHECKING:
     from lensmith.agent.config import Settings
+    from lensmith.agent.loop import Agent
+    from lensmith.agent.sessions import Session
     from lensmith.agent.trace import TurnTrace
 
 CANCEL_GRACE_S = 3.0
@@ -72,8 +74,8 @@ def ask(
                               planner_model=planner_model, device=device, max_steps=max_steps, no_memory=no_memory)
         turn = functools.partial(ask_warm, request)
     else:
-        turn = _in_process(question, images, session, build_settings(planner, planner_url, planner_model, device, max_steps),
-                           no_memory)
+        turn = _in_process(question, images, session,
+                           build_settings(planner, planner_url, planner_model, device, max_steps, no_memory))
     cancel = threading.Event()
     done: list[TurnTrace] = []
     # libraries that print (model loaders) must not mix with the answer or the JSON
@@ -105,28 +107,30 @@ def ask(
         raise typer.Exit(1)
 
 
-def _in_process(question: str, images: list[str], session: str | None, settings: Settings,
-                no_memory: bool) -> Callable[[Callable[[Any], None], threading.Event], TurnTrace]:
+def _in_process(question: str, images: list[str], session: str | None,
+                settings: Settings) -> Callable[[Callable[[Any], None], threading.Event], TurnTrace]:
     from lensmith.agent.loop import Agent
     from lensmith.agent.planners import PlannerUnavailable
     from lensmith.agent.sessions import SessionNotFound
 
-    if no_memory:
-        settings.memory.enabled = False
     agent = Agent(settings)
     try:
-        _ = agent.planner  # fail early, before loading images and tools
-    except PlannerUnavailable as exc:
-        fail(str(exc))
-    try:
-        current = agent.sessions.open(session) if session else None
-    except SessionNotFound as exc:
+        current = ready_session(agent, session)
+    except (PlannerUnavailable, SessionNotFound) as exc:
         fail(str(exc))
 
     def turn(on_event: Callable[[Any], None], cancel: threading.Event) -> TurnTrace:
         return agent.ask(question, images, session=current, on_event=on_event, cancel=cancel)
 
     return turn
+
+
+def ready_session(agent: Agent, session: str | None) -> Session | None:
+    """Check, before any image or tool is loaded, that the planner can be had (raises
+    PlannerUnavailable) and that ``session`` names one (raises SessionNotFound); return it,
+    or None for a new session. Shared by ``ask`` and the warm agent."""
+    _ = agent.planner
+    return agent.sessions.open(session) if session else None
 
 
 def _wait(finished: threading.Event, cancel: threading.Event) -> bool:

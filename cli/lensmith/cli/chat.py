@@ -47,9 +47,7 @@ def chat(
 
       lensmith chat --web bus.jpg     (then open http://127.0.0.1:8000)
     """
-    settings = build_settings(planner, planner_url, planner_model, device, max_steps)
-    if no_memory:
-        settings.memory.enabled = False
+    settings = build_settings(planner, planner_url, planner_model, device, max_steps, no_memory)
     if images_renderer is not None:
         from lensmith.tui.widgets.images import RENDERERS
 

@@ -30,6 +30,7 @@ def build_settings(
     planner_model: str | None = None,
     device: str | None = None,
     max_steps: int | None = None,
+    no_memory: bool = False,
 ) -> Settings:
     from lensmith.agent.config import load_settings
 
@@ -51,5 +52,7 @@ def build_settings(
         settings.device = device
     if max_steps:
         settings.max_steps = max_steps
+    if no_memory:
+        settings.memory.enabled = False
     settings.apply()
     return settings

@@ -78,16 +78,12 @@ def connect() -> Connection | None:
         return None
     try:
         return Client(address, family="AF_UNIX", authkey=key)
-    except (OSError, EOFError, ValueError) as exc:
-        # AuthenticationError is a ProcessError: a stale key from an earlier server
-        log.debug("no warm agent at %s: %s", address, exc)
-        return None
-    except Exception as exc:  # noqa: BLE001 - multiprocessing.AuthenticationError and kin
-        log.debug("warm agent refused us: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - no listener (OSError), or a stale key (AuthenticationError)
+        log.debug("no warm agent answers at %s: %s", address, exc)
         return None
 
 
-def start(idle_s: float = DEFAULT_IDLE_S, on_wait: Callable[[], None] | None = None) -> Connection:
+def start(idle_s: float = DEFAULT_IDLE_S) -> Connection:
     """Connect to the warm agent, starting it first when none is running."""
     conn = connect()
     if conn is not None:
@@ -100,8 +96,6 @@ def start(idle_s: float = DEFAULT_IDLE_S, on_wait: Callable[[], None] | None = N
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         time.sleep(0.1)
-        if on_wait is not None:
-            on_wait()
         conn = connect()
         if conn is not None:
             return conn
@@ -129,7 +123,7 @@ def ask_warm(request: dict[str, Any], on_event: Callable[[Event], None],
     from lensmith.agent.trace import TurnTrace
 
     events: TypeAdapter[Any] = TypeAdapter(AnyEvent)
-    conn = start(on_wait=None)
+    conn = start()
     with conn:
         conn.send_bytes(json.dumps(request).encode())
         while True:
@@ -231,21 +225,20 @@ class _Server:
         from lensmith.agent.loop import Agent
         from lensmith.agent.planners import PlannerUnavailable
         from lensmith.agent.sessions import SessionNotFound
+        from lensmith.cli.ask import ready_session
         from lensmith.cli.options import build_settings
 
         flags = request.get("flags") or {}
         images = [str(x) for x in request.get("images") or []]
         question = str(request.get("question") or "")
-        settings = build_settings(*(flags.get(k) for k in ("planner", "planner_url", "planner_model", "device", "max_steps")))
-        if flags.get("no_memory"):
-            settings.memory.enabled = False
+        settings = build_settings(flags.get("planner"), flags.get("planner_url"), flags.get("planner_model"),
+                                  flags.get("device"), flags.get("max_steps"), bool(flags.get("no_memory")))
         key = settings.model_dump_json()
         agent = self.agents.get(key)
         if agent is None:
             agent = self.agents[key] = Agent(settings)
         try:
-            _ = agent.planner
-            current = agent.sessions.open(request["session"]) if request.get("session") else None
+            current = ready_session(agent, request.get("session") or None)
         except (PlannerUnavailable, SessionNotFound) as exc:
             _send(conn, {"type": "warm_error", "message": str(exc)})
             raise typer.Exit(1) from None
