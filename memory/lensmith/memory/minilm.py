@@ -132,8 +132,6 @@ CONVERSION = "1"
 def _convert(path: Path) -> Any:
     """Trace the BERT body once with torch (first use only) into an OpenVINO model with
     dynamic batch and sequence length."""
-    import warnings
-
     import openvino as ov
     import torch
     from transformers import AutoModel
@@ -151,8 +149,7 @@ def _convert(path: Path) -> Any:
         mask[1, 10:] = 0  # trace with padding present, as real batches have it
         example = {"input_ids": torch.ones(2, 16, dtype=torch.long), "attention_mask": mask,
                    "token_type_ids": torch.zeros(2, 16, dtype=torch.long)}
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch.jit tracer deprecation and shape warnings
+        with torch.no_grad():  # compile_cached keeps the tracer's warnings quiet
             return ov.convert_model(model, example_input=example)
     finally:
         hf_logging.set_verbosity(verbosity)
