@@ -641,22 +641,26 @@ class MemoryStore:
         """The label index (None: this store has none), first rebuilt from Chroma when out of
         step with ``image_texts``. Counting a 100k collection costs Chroma ~5 ms, so that is
         checked once per store generation (every write bumps it) and label-index file."""
-        if self.label_index is None or not isinstance(self.backend, _Persistent):
+        index, backend = self.label_index, self.backend
+        if index is None or not isinstance(backend, _Persistent):
             return None
-        try:
-            st = self.label_index.path.stat()
-            seen: tuple | None = (self.backend.lock.generation(), st.st_ino, st.st_size, st.st_mtime_ns)
-        except FileNotFoundError:
-            seen = None
+
+        def state() -> tuple | None:
+            try:
+                st = index.path.stat()
+            except FileNotFoundError:
+                return None
+            return backend.lock.generation(), st.st_ino, st.st_size, st.st_mtime_ns
+
+        seen = state()
         if seen is None or seen != self._label_index_seen:
             col = self.collection(IMAGE_TEXTS)
             if col is None:  # nothing written yet: nothing to be out of step with
-                return self.label_index
-            if not self.label_index.in_step(col.count()):
+                return index
+            if not index.in_step(col.count()):
                 self._rebuild_label_index(col)
-            st = self.label_index.path.stat()
-            self._label_index_seen = (self.backend.lock.generation(), st.st_ino, st.st_size, st.st_mtime_ns)
-        return self.label_index
+            self._label_index_seen = state()
+        return index
 
     def _rebuild_label_index(self, col: Any) -> None:
         assert self.label_index is not None
