@@ -246,3 +246,66 @@ def test_ultralytics_logger_survives_a_closed_earlier_stderr(monkeypatch: pytest
         monkeypatch.setattr(handler, "stream", closed)
     detect_mod.import_ultralytics()
     assert all(h.stream is sys.stderr for h in handlers)
+
+
+def test_skipping_the_warm_up_keeps_the_boxes(detector: DetectTool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The packaged export skips ultralytics' warm-up (an import of torchvision), so its NMS
+    is ultralytics' own TorchNMS unless torchvision was imported already: both give the
+    same detections."""
+    import torchvision  # noqa: F401 - the kernel the warm-up would have brought in
+
+    model = detector.detector()
+    assert model.predictor is not None, "the packaged export uses the predictor without warm-up"
+    photos = [BUS, BUS.with_name("zidane.jpg"), skimage.data.astronaut(), skimage.data.coffee(), skimage.data.chelsea()]
+    for photo in photos:
+        bgr = np.ascontiguousarray(photo[..., ::-1]) if isinstance(photo, np.ndarray) else np.asarray(
+            Image.open(photo).convert("RGB"))[..., ::-1].copy()
+        with_torchvision = model.predict(bgr, conf=0.1)
+        with monkeypatch.context() as patch:
+            patch.delitem(sys.modules, "torchvision")
+            own_nms = model.predict(bgr, conf=0.1)
+        assert len(own_nms) == len(with_torchvision) > 0
+        for (box_a, label_a, score_a), (box_b, label_b, score_b) in zip(own_nms, with_torchvision, strict=True):
+            assert label_a == label_b and score_a == pytest.approx(score_b, abs=1e-6)
+            assert box_a == pytest.approx(box_b, abs=1e-3)
+
+
+def test_a_cold_detection_does_not_import_torchvision() -> None:
+    """1.5-1.9 s of a cold ask went to importing torchvision for a warm-up that, for the
+    packaged export on the CPU, runs nothing."""
+    script = (
+        "import sys\n"
+        "from lensmith.tools.detect import DetectTool\n"
+        "from lensmith.tools import ImageStore, use_store\n"
+        "store = ImageStore()\n"
+        f"image = store.add({str(BUS)!r}).id\n"
+        "with use_store(store):\n"
+        "    text, art = DetectTool().run_tool(image, classes=['person'])\n"
+        "print(len(art.detections), 'torchvision' in sys.modules)\n"
+    )
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["4", "False"], done.stdout
+
+
+def test_the_export_is_loaded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ultralytics' ``names`` on an export that has not predicted yet loads (compiles) a
+    throwaway copy of the model; the detector's one predictor serves names and predictions."""
+    import ultralytics.engine.predictor as predictor_mod
+
+    loads: list[str] = []
+    real = predictor_mod.AutoBackend
+
+    def counting(*args, **kwargs):
+        loads.append(str(kwargs.get("model", args[0] if args else "")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(predictor_mod, "AutoBackend", counting)
+    model = detect_mod.Detector(resolve(models.YOLO), "cpu")
+    assert "person" in model.names
+    first = model.model.predictor
+    found = model.predict(np.asarray(Image.open(BUS).convert("RGB"))[..., ::-1].copy(), conf=0.25, classes=[0])
+    assert len(found) == 4 and all(label == "person" for _box, label, _score in found)
+    assert model.model.predictor is first and len(loads) == 1, loads

@@ -17,6 +17,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, Field, PrivateAttr
 
 from lensmith.runtime.artifacts import DetectArtifact, Detection
@@ -104,6 +105,25 @@ def _half_precision() -> dict[str, Any]:
 
     return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
 
+def _export_predictor() -> type:
+    """ultralytics' detection predictor, minus the warm-up of an exported model on the CPU.
+
+    For such a model (our OpenVINO int8 export) the warm-up runs no forward pass: all it
+    does is import torchvision, so that NMS uses torchvision's kernel instead of
+    ultralytics' own ``TorchNMS``. That import costs 1.5-1.9 s of a cold ``ask`` here (most
+    of it ``torch._dynamo``, pulled in by ``torchvision.ops``); both NMS give the same boxes
+    (``tests/tools/test_detect.py``). Where torchvision is already imported, NMS still uses it.
+    """
+    from ultralytics.models.yolo.detect import DetectionPredictor
+
+    class ExportPredictor(DetectionPredictor):  # type: ignore[misc]
+        def setup_model(self, model: Any, verbose: bool = True) -> None:
+            super().setup_model(model, verbose)
+            self.done_warmup = True
+
+    return ExportPredictor
+
+
 class Detector:
     """One loaded YOLO model; predictions are serialised because ultralytics'
     predictor keeps per-call state."""
@@ -122,18 +142,29 @@ class Detector:
             self.model = ultralytics.YOLO(self.path, task="detect")
         self.lock = threading.Lock()
         self.classes: list[str] | None = None
+        # a .pt model (on any device) and the open-vocabulary ones keep ultralytics' warm-up
+        self.predictor = None if self.is_torch or open_vocab else _export_predictor()
+        if self.predictor is not None:
+            # an export has no names until a predictor has loaded it, and until predict() has
+            # made one, ultralytics' ``names`` loads (compiles: ~1 s) a throwaway copy; a first
+            # prediction on a blank frame makes the one predictor every call then reuses
+            self._predict(np.zeros((IMGSZ, IMGSZ, 3), np.uint8), conf=0.99, classes=None)
 
     @property
     def names(self) -> list[str]:
         names = self.model.names
         return [names[i] for i in sorted(names)] if isinstance(names, dict) else list(names)
 
+    def _predict(self, bgr: Any, *, conf: float, classes: list[int] | None) -> Any:
+        return self.model.predict(
+            bgr, imgsz=IMGSZ, conf=conf, classes=classes, device=self.device, verbose=False,
+            predictor=self.predictor,
+            **(_half_precision() if self.is_torch and self.device.startswith("cuda") else {}),
+        )[0]
+
     def predict(self, bgr: Any, *, conf: float, classes: list[int] | None = None) -> list[tuple[list[float], str, float]]:
         with self.lock:
-            result = self.model.predict(
-                bgr, imgsz=IMGSZ, conf=conf, classes=classes, device=self.device, verbose=False,
-                **(_half_precision() if self.is_torch and self.device.startswith("cuda") else {}),
-            )[0]
+            result = self._predict(bgr, conf=conf, classes=classes)
             names = self.names
             boxes = result.boxes
             return [
