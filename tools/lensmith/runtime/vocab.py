@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 COCO_CLASSES: tuple[str, ...] = (
     "person", "bicycle", "car", "motorcycle", "airplane", "bus", "train", "truck", "boat",
@@ -120,9 +121,14 @@ ORDINALS: dict[str, int] = {
 _ARTICLES = re.compile(r"^(?:the|a|an|any|some|all|every|each|my|your|this|that|these|those)\s+")
 
 
+_NOT_WORD = re.compile(r"[^a-z0-9 ]+")
+_SPACES = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=8192)  # pure, and called on every span of every exemplar as the router starts
 def normalise(word: str) -> str:
-    text = re.sub(r"[^a-z0-9 ]+", " ", word.lower().replace("-", " ").replace("_", " "))
-    text = re.sub(r"\s+", " ", text).strip()
+    text = _NOT_WORD.sub(" ", word.lower().replace("-", " ").replace("_", " "))
+    text = _SPACES.sub(" ", text).strip()
     while True:
         stripped = _ARTICLES.sub("", text)
         if stripped == text:
@@ -185,7 +191,7 @@ def number_value(word: str) -> int | None:
 
 def to_class(word: str, vocabulary: Sequence[str] = COCO_CLASSES) -> str | None:
     """The vocabulary's class for a user's word, or None when it has no such class."""
-    lowered = {v.lower(): v for v in vocabulary}
+    lowered = _lowered(tuple(vocabulary))
     text = normalise(word)
     for form in (text, singular(text)):
         if form in lowered:
@@ -194,6 +200,12 @@ def to_class(word: str, vocabulary: Sequence[str] = COCO_CLASSES) -> str | None:
         if target is not None and target in lowered:
             return lowered[target]
     return None
+
+
+@lru_cache(maxsize=16)
+def _lowered(vocabulary: tuple[str, ...]) -> dict[str, str]:
+    # the planner's router asks this thousands of times while it starts
+    return {v.lower(): v for v in vocabulary}
 
 
 def map_classes(
