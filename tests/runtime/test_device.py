@@ -24,3 +24,23 @@ def test_explicit_choices_win(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LENSMITH_DEVICE_EMBED", "cpu")
     assert pick_device(None, "embed") == "cpu"
     assert pick_device("mps", "embed") == "mps"
+
+
+@pytest.mark.skipif(sys.platform != "linux" or _gpu_driver_present(), reason="a GPU driver is present")
+def test_no_gpu_driver_is_cpu_even_with_torch_in_sys_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch in sys.modules may be half-imported by another thread (the detector's warm-up):
+    asking it would wait for that import. Without a driver the answer is known anyway."""
+    import types
+
+    from lensmith.runtime import device
+
+    asked: list[bool] = []
+    fake = types.SimpleNamespace(cuda=types.SimpleNamespace(is_available=lambda: asked.append(True) or True))
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    for name in ("LENSMITH_DEVICE", "LENSMITH_DEVICE_DETECT"):
+        monkeypatch.delenv(name, raising=False)
+    device.cuda_available.cache_clear()
+    try:
+        assert pick_device(None, "detect") == "cpu" and asked == []
+    finally:
+        device.cuda_available.cache_clear()

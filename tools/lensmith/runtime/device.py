@@ -10,8 +10,10 @@ from functools import cache
 @cache
 def cuda_available() -> bool:
     # importing torch only to hear "no" costs seconds on a small CPU (it is most of a cold
-    # `lensmith search`): without an NVIDIA or ROCm kernel driver there is no GPU to find
-    if "torch" not in sys.modules and not _gpu_driver_present():
+    # `lensmith search`): without an NVIDIA or ROCm kernel driver there is no GPU to find.
+    # Asked first even when torch is in sys.modules: it may be half-imported by another
+    # thread, and ``import torch`` would then wait for that import to finish.
+    if not _gpu_driver_present():
         return False
     try:
         import torch
