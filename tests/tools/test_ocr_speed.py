@@ -113,6 +113,8 @@ def test_concurrent_reads_match_one_at_a_time(fast: ocr.Reader, images: dict[str
 
 def test_without_openvino_the_torch_path_reads_the_same(fast: ocr.Reader, images: dict[str, np.ndarray],
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
     import lensmith.runtime.openvino_ir as ir
 
     def unavailable(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
@@ -121,6 +123,21 @@ def test_without_openvino_the_torch_path_reads_the_same(fast: ocr.Reader, images
     monkeypatch.setattr(ir, "compile_cached", unavailable)
     torch_reader = ocr.Reader(["en"], fast.folder, "cpu")
     assert torch_reader.runtime == "torch" and not isinstance(torch_reader.reader.recognizer, ocr._OpenVinoNet)
+    assert isinstance(torch_reader.reader.detector, torch.nn.Module)
     # EasyOCR's CPU recogniser is int8 (quantised like EasyOCR does it), so reads what plain EasyOCR reads
     assert "quantized" in type(torch_reader.reader.recognizer.Prediction).__module__
     assert [t for _, t, _ in torch_reader.read(images["sign"])] == [t for _, t, _ in fast.read(images["sign"])]
+
+
+def test_a_cached_detector_builds_no_torch_network(fast: ocr.Reader, images: dict[str, np.ndarray],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """With CRAFT's IR in the cache (``fast`` put it there), the torch detector (a VGG16,
+    ~1.9 s to build and initialise) is not built at all."""
+    import easyocr
+
+    built: list[str] = []
+    real = easyocr.Reader.initDetector
+    monkeypatch.setattr(easyocr.Reader, "initDetector", lambda self, path: built.append(path) or real(self, path))
+    again = ocr.Reader(["en"], fast.folder, "cpu")
+    assert built == [] and isinstance(again.reader.detector, ocr._OpenVinoNet)
+    assert again.read(images["sign"]) == fast.read(images["sign"])

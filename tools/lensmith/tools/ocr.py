@@ -52,10 +52,13 @@ class Reader:
         with warnings.catch_warnings():
             # on CPU EasyOCR quantises its recogniser with an API torch now warns about
             warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
-            # unquantised when OpenVINO is to convert it (it cannot take torch's int8 LSTM)
+            # unquantised when OpenVINO is to convert it (it cannot take torch's int8 LSTM);
+            # without the torch text detector then: building it initialises a whole VGG16
+            # (~1.9 s of a cold read) only to be replaced by the OpenVINO one
             self.reader = easyocr.Reader(
                 languages, gpu=device if device.startswith("cuda") else False,
                 model_storage_directory=folder, download_enabled=False, verbose=False, quantize=not fast,
+                detector=not fast,
             )
             self.runtime = "torch"
             if fast:
@@ -132,19 +135,20 @@ def _use_openvino(reader: Any, folder: Path) -> str:
     from lensmith.runtime.openvino_ir import compile_cached, source_fingerprint
 
     runs = []
+    # EasyOCR's own check of the weights file (a missing or corrupt one is an error, as with
+    # the torch detector) and its text-box function; the torch network itself is built only
+    # to be converted (once, into the IR cache) or where OpenVINO cannot take it
+    craft = Path(reader.getDetectorPath("craft"))
     try:
-        craft = folder / reader.detection_models["craft"]["filename"]
-        if reader.detect_network != "craft" or not craft.is_file():
-            raise ValueError(f"no CRAFT weights in {folder}")
-        detector = reader.detector
         reader.detector = _OpenVinoNet(compile_cached(
             "easyocr-craft", f"{_RECIPE}|{source_fingerprint(craft)}",
-            lambda: _convert(detector, (1, 3, 256, 256), [1, 3, -1, -1], detector=True),
+            lambda: _convert(reader.initDetector(str(craft)), (1, 3, 256, 256), [1, 3, -1, -1], detector=True),
             config={"NUM_STREAMS": PARALLEL_READS},
         ), pair=True)
         runs.append("detector")
     except Exception as exc:  # noqa: BLE001 - the torch network still works
         log.warning("EasyOCR's text detector stays in torch (OpenVINO: %s)", exc)
+        reader.detector = reader.initDetector(str(craft))
     try:
         weights = _recogniser_weights(reader, folder)
         recogniser = reader.recognizer
