@@ -288,6 +288,37 @@ def test_artifacts_and_deferred_writes(store: ImageStore, cat: np.ndarray) -> No
         assert np.array_equal(np.asarray(png.convert("L")), mask)
 
 
+def test_file_of_a_deferred_artifact_waits_for_its_write(store: ImageStore, cat: np.ndarray,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Asking for the file of an artifact whose PNG is being written waits for that write
+    instead of encoding the PNG itself, in the caller's thread, at a slower compression
+    level (the turn lists its artifact files as soon as the tools return)."""
+    import threading
+    import time
+
+    saved: list[str] = []
+    real_save = Image.Image.save
+
+    def save(self: Image.Image, fp, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        saved.append(threading.current_thread().name.split("_")[0])
+        real_save(self, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", save)
+    real_write = store._write_deferred
+
+    def slow_write(image_id: str) -> None:
+        time.sleep(0.3)
+        real_write(image_id)
+
+    monkeypatch.setattr(store, "_write_deferred", slow_write)
+    art = store.add_artifact(cat, parent=None, label="drawn", defer_write=True)
+    path = store.file(art.id)
+    store.flush()
+    assert saved == ["lensmith-png"] and path.exists() and str(path) == store.get(art.id).path
+    with Image.open(path) as png:
+        assert np.array_equal(np.asarray(png.convert("RGB")), store.array(art.id))
+
+
 def test_a_new_store_on_the_same_folder_knows_earlier_images(cat: np.ndarray, tmp_path: Path) -> None:
     folder = tmp_path / "session-images"
     first = ImageStore(folder)

@@ -23,7 +23,7 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -174,6 +174,7 @@ class ImageStore:
         weakref.finalize(self, self._cache.drop, self._owner)
         self._lock = threading.RLock()
         self._writer: ThreadPoolExecutor | None = None  # writes deferred artifact files; made on first use
+        self._pending: dict[str, Future[None]] = {}  # deferred writes not finished yet, by image id
         self._load_index()
         if max_disk_bytes is not None:
             self._disk_bytes = sum(f.stat().st_size for f in self.folder.rglob("*") if f.is_file())
@@ -305,7 +306,7 @@ class ImageStore:
         with self._lock:
             if self._writer is None:
                 self._writer = ThreadPoolExecutor(1, thread_name_prefix="lensmith-png")
-            self._writer.submit(self._write_deferred, image_id)
+            self._pending[image_id] = self._writer.submit(self._write_deferred, image_id)
         return meta
 
     def _write_deferred(self, image_id: str) -> None:
@@ -327,6 +328,8 @@ class ImageStore:
                 self._save_index()
         finally:
             self._cache.unpin(key)
+            with self._lock:
+                self._pending.pop(image_id, None)
 
     def _write_file(self, name: str, data: bytes) -> Path:
         """Write ``data`` as an artifact file, within the store's disk cap."""
@@ -523,6 +526,12 @@ class ImageStore:
     def file(self, ref: str) -> Path:
         """A file on disk holding the image (writes one for in-memory images)."""
         meta = self.get(ref)
+        with self._lock:
+            pending = self._pending.get(meta.id)
+        if pending is not None:  # its deferred write is under way: wait for it, not encode it again
+            if pending.exception() is None:
+                meta = self.get(meta.id)
+            # a failed deferred write is logged there; the write below is the second try
         if meta.path and Path(meta.path).exists():
             return Path(meta.path)
         buffer = io.BytesIO()
