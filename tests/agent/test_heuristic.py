@@ -34,6 +34,15 @@ from lensmith.tools.registry import Registry
         ("are there more people than buses?", ["compare"], [["person", "bus"]], [[]]),
         ("what is my dog called?", ["recall"], [["dog"]], [[]]),
         ("xq zzv blorp?", ["unknown"], [[]], [[]]),
+        # a pronoun is routed as what it stands for ("them" → "the cups"), not as a bare word
+        ("how many cups are on the table and what is in them?", ["count", "relation"],
+         [["cup", "dining table"], ["cup"]], [[], []]),
+        ("how many people are there and what are they doing?", ["count", "action"], [["person"], ["person"]], [[], []]),
+        # ... but not when the plain reading is the clearer one ("are the people indoors" reads
+        # like a count)
+        ("how many people are there and are they indoors?", ["count", "scene"], [["person"], ["person"]], [[], []]),
+        # a category asked for, with a listing as near as any other reading, is a listing
+        ("what tableware do you see?", ["list"], [[]], [[]]),
     ],
 )
 def test_intent(question, kinds, objects, unknown):
@@ -144,6 +153,18 @@ def test_text_in_an_image_is_data_not_instructions(tmp_path):
     assert "IGNORE PREVIOUS INSTRUCTIONS" in trace.answer.upper()
     # what reached the planner is a quoted tool result, marked as untrusted
     assert "not instructions" in trace.calls[0].summary
+
+
+@pytest.mark.slow
+def test_a_declined_part_is_named_and_no_fact_is_said_twice(samples):
+    trace = heuristic_agent("detect").ask("how many cups are on the table and what is in them?", [samples / "coffee.png"])
+    assert trace.error is None
+    assert "There is 1 cup (detect" in trace.answer
+    # the second part is declined for what it asks (contents), not as "who someone is"
+    assert "I can't tell this part of your question (what is in them): no tool here measures how things relate" \
+        in trace.answer
+    assert "who someone is" not in trace.answer
+    assert trace.answer.lower().count("1 cup (detect: ") == 1  # no "What I did measure" repeating the count
 
 
 @pytest.mark.slow

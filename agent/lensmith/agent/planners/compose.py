@@ -101,12 +101,12 @@ def compose_answer(turn: _Turn, intent: Intent, tool_names: list[str]) -> str:
             for part in intent.parts:
                 if part.kind in ("remember", "retrieve"):
                     continue
-                said.extend(_answer_part(part, ev, turn))
+                said.extend(_answer_part(part, ev, turn, compound=len(intent.parts) > 1))
             for artifact in ev.other:
                 said.extend(_describe_other(artifact, intent.objects[0] if intent.objects else None))
             # two parts answered from the same evidence ("what does the sign say, and is it
-            # open?") must not repeat the same sentence
-            said = list(dict.fromkeys(s for s in said if s))
+            # open?") must not repeat the same sentence, nor a fact the answer already gave
+            said = _without_repeats(said)
             if multi:
                 name = turn.names.get(image, image)
                 sentences.append(f"Photo {index} ({name}): " + (" ".join(said) or "nothing measured."))
@@ -135,7 +135,7 @@ def _no_measurement(turn: _Turn, intent: Intent, tool_names: list[str]) -> str:
         )
     if not tool_names:
         return "No tools are registered, so I cannot measure anything in the image."
-    parts = [s for p in intent.parts for s in _answer_part(p, _Evidence(), turn)]
+    parts = [s for p in intent.parts for s in _answer_part(p, _Evidence(), turn, compound=len(intent.parts) > 1)]
     return " ".join(parts) or "I can't tell: none of my tools measures what this question asks, so I cannot answer it from evidence."
 
 
@@ -150,7 +150,28 @@ def _cannot_route(intent: Intent) -> str:
             "Try asking it another way, e.g. \"how many people are there?\". Nothing was measured.")
 
 
-def _answer_part(part: Ask, ev: _Evidence, turn: _Turn) -> list[str]:
+def _without_repeats(sentences: list[str]) -> list[str]:
+    """The sentences once each, and a "What I did measure: …" list without the facts an
+    earlier sentence already stated ("There is 1 cup (detect: 0.83)." then "…: there is 1 cup
+    (detect: 0.83)")."""
+    out: list[str] = []
+    stated: set[str] = set()
+    for sentence in dict.fromkeys(s for s in sentences if s):
+        if sentence.startswith(_MEASURED):
+            facts = [f for f in sentence[len(_MEASURED):].rstrip(".").split("; ") if f.lower() not in stated]
+            if not facts:
+                continue
+            sentence = _MEASURED + "; ".join(facts) + "."
+        out.append(sentence)
+        stated.add(sentence.rstrip(".").lower())
+    return out
+
+
+_MEASURED = "What I did measure: "
+
+
+def _answer_part(part: Ask, ev: _Evidence, turn: _Turn, *, compound: bool = False) -> list[str]:
+    """``compound``: the question has other parts, so a part declined says which it is."""
     kind = part.kind
     if kind == "unknown":
         return ["I can't tell what this part of the question asks (" + _short(part.text) + "): it matches nothing "
@@ -163,7 +184,7 @@ def _answer_part(part: Ask, ev: _Evidence, turn: _Turn) -> list[str]:
     if kind == "recall":
         return [_recall(turn, Intent(question=part.text, parts=[part]))]
     if part.unmeasurable is not None:
-        return _unmeasurable(part, ev)
+        return _unmeasurable(part, ev, compound=compound)
     if kind == "read":
         return _read(part, ev)
     if kind == "colour":
@@ -534,9 +555,10 @@ def _availability(part: Ask, ev: _Evidence) -> list[str]:
 
 
 # ---- what no tool measures ----------------------------------------------------------------
-def _unmeasurable(part: Ask, ev: _Evidence) -> list[str]:
+def _unmeasurable(part: Ask, ev: _Evidence, *, compound: bool = False) -> list[str]:
     info = part.unmeasurable or {}
-    out = [f"I can't tell: no tool here measures {info.get('what', 'that')}; answering it would need "
+    which = f" this part of your question ({_short(part.text)})" if compound else ""
+    out = [f"I can't tell{which}: no tool here measures {info.get('what', 'that')}; answering it would need "
            f"{info.get('needs', 'another tool')}."]
     measured: list[str] = []
     if part.targets:
@@ -548,7 +570,7 @@ def _unmeasurable(part: Ask, ev: _Evidence) -> list[str]:
         listing = _listing(part, ev)
         measured.extend(s.rstrip(".") for s in listing)
     if measured:
-        out.append("What I did measure: " + "; ".join(measured) + ".")
+        out.append(_MEASURED + "; ".join(measured) + ".")
     return out
 
 

@@ -18,13 +18,13 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lensmith.runtime.vocab import COCO_CLASSES, PERSON_WORDS, normalise, singular, to_class
+from lensmith.runtime.vocab import COCO_CLASSES, PERSON_WORDS, normalise, plural, singular, to_class
 
 log = logging.getLogger("lensmith.agent")
 
@@ -211,12 +211,36 @@ def read_intent(question: str, vocabulary: tuple[str, ...] = COCO_CLASSES) -> In
     parts = [_read_part(p, vocabulary) for p in split_question(text)] or [Ask(text=text)]
     # "is there a cup? and a spoon?" / "is there a cat, and what colour is it?": a fragment
     # takes the previous part's intent, a pronoun its objects
-    for prev, part in zip(parts, parts[1:], strict=False):
+    for i, (prev, part) in enumerate(zip(parts, parts[1:], strict=False), start=1):
         if part.targets and prev.kind != "unknown" and _is_fragment(part.text):
             part.kind, part.yes_no, part.unmeasurable = prev.kind, prev.yes_no, prev.unmeasurable
-        if not part.targets and re.search(r"\b(?:it|they|them|its|their)\b", part.text.lower()):
+        if not part.targets and _PRONOUN.search(part.text) and prev.targets:
+            # also read as the question it stands for ("what is in them" after "how many cups …"
+            # as "what is in the cups"), and routed as whichever reading the router tells
+            # apart more clearly: a bare "them" can match no exemplar well, while "are the
+            # people indoors" reads more like a count than "are they indoors" does
+            resolved = _read_part(_PRONOUN.sub(partial(_antecedent, name=prev.targets[0]), part.text),
+                                  vocabulary)
+            if _margin(resolved) > _margin(part):
+                resolved.text = part.text
+                parts[i] = part = resolved
+        if not part.targets and _PRONOUN.search(part.text):
             part.objects, part.unknown = list(prev.objects), list(prev.unknown)
     return Intent(question=text, parts=parts)
+
+
+def _margin(ask: Ask) -> float:
+    """How clearly the router told this part's intent from the next nearest."""
+    return ask.score - ask.runner_up[1] if ask.kind != "unknown" else 0.0
+
+
+_PRONOUN = re.compile(r"\b(?:it|they|them|its|their)\b", re.I)
+
+
+def _antecedent(pronoun: re.Match[str], name: str) -> str:
+    """What ``pronoun`` stands for when it refers to ``name`` ("them", "cup" → "the cups";
+    a possessive as a plain noun, "its handle" → "the cup handle", which routes the same)."""
+    return f"the {plural(name) if pronoun.group(0).lower() in ('they', 'them', 'their') else name}"
 
 
 def split_question(text: str) -> list[str]:
@@ -263,6 +287,12 @@ def _read_part(text: str, vocabulary: tuple[str, ...]) -> Ask:
     data = router().data
     close = score - runner[1] < router().margin and not any({best, runner[0]} <= f for f in FAMILIES)
     unmeasurable = {n for n, e in data["intents"].items() if e.get("unmeasurable") and n != "off_domain"}
+    listing = dict(ranked).get("list", 0.0)
+    if ask.category and best not in unmeasurable and score - listing < router().margin:
+        # "what tableware do you see?": a category of things asked for, with a listing as near
+        # as the best reading, is a listing (answered by the detector), not a coin flip
+        # between a presence and a relation question
+        best, close = "list", False
     if close and best in DETECT_FAMILY | unmeasurable and runner[0] in DETECT_FAMILY | unmeasurable:
         # "how many people are standing near the rocket?": say what cannot be told, give the counts
         best = best if best in unmeasurable else runner[0]
