@@ -43,6 +43,9 @@ from lensmith.tools.registry import Registry
         ("how many people are there and are they indoors?", ["count", "scene"], [["person"], ["person"]], [[], []]),
         # a category asked for, with a listing as near as any other reading, is a listing
         ("what tableware do you see?", ["list"], [[]], [[]]),
+        ("who is the man on the left?", ["identity"], [["person"]], [[]]),
+        ("how many people are wearing ties?", ["relation"], [["person", "tie"]], [[]]),
+        ("what is written on the bus?", ["read"], [["bus"]], [[]]),
     ],
 )
 def test_intent(question, kinds, objects, unknown):
@@ -165,6 +168,24 @@ def test_a_declined_part_is_named_and_no_fact_is_said_twice(samples):
         in trace.answer
     assert "who someone is" not in trace.answer
     assert trace.answer.lower().count("1 cup (detect: ") == 1  # no "What I did measure" repeating the count
+
+
+@pytest.mark.slow
+def test_a_fact_is_not_repeated_by_a_later_part(samples):
+    trace = heuristic_agent("detect").ask("are there more people than buses, and where is the bus?",
+                                          [samples / "bus.jpg"])
+    assert trace.error is None
+    assert trace.answer.count("1 bus (detect: ") == 1, trace.answer
+    assert "The bus is near the middle" in trace.answer
+
+
+@pytest.mark.slow
+def test_a_request_to_summarise_says_it_cannot_and_gives_the_text(samples):
+    trace = heuristic_agent("read_text", "detect").ask("summarise the page", [samples / "page.png"])
+    assert trace.error is None
+    assert trace.answer.startswith("I can't summarise it: no tool here rewrites text")
+    assert "Region-based segmentation" in trace.answer
+    assert "I can't tell this part" not in trace.answer  # not held against a line like a question
 
 
 @pytest.mark.slow

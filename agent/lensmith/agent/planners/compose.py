@@ -40,6 +40,7 @@ _GENERIC_READ = {"what", "does", "do", "the", "sign", "signs", "say", "says", "r
                  "write", "writing", "here", "it", "this", "that", "me", "for", "is", "there", "any", "words", "word",
                  "on", "of", "in", "image", "picture", "photo", "can", "you", "please", "tell", "a", "an", "visible",
                  "s", "whats", "what's", "these", "images", "photos", "pictures", "all", "out", "loud"}
+_REWORK = {"summar": "summarise", "transl": "translate", "explai": "explain"}
 _QUESTION_WORDS = {"what", "whats", "is", "are", "my", "your", "the", "a", "an", "of", "called", "name", "named",
                    "who", "where", "when", "which", "do", "does", "did", "you", "remember", "i", "me", "to", "s",
                    "tell", "about", "again", "please", "was", "were", "it", "that", "this", "how", "know"}
@@ -151,14 +152,18 @@ def _cannot_route(intent: Intent) -> str:
 
 
 def _without_repeats(sentences: list[str]) -> list[str]:
-    """The sentences once each, and a "What I did measure: …" list without the facts an
-    earlier sentence already stated ("There is 1 cup (detect: 0.83)." then "…: there is 1 cup
-    (detect: 0.83)")."""
+    """The sentences once each, none that an earlier one already contains, and a "What I did
+    measure: …" list without the facts an earlier sentence already stated ("There is 1 cup
+    (detect: 0.83)." then "…: there is 1 cup (detect: 0.83)")."""
     out: list[str] = []
     stated: set[str] = set()
     for sentence in dict.fromkeys(s for s in sentences if s):
+        core = sentence.rstrip(".").lower()
+        if len(core) >= 20 and any(core in earlier for earlier in stated):
+            continue  # "There is 1 bus (detect: 0.93)." after "…; there is 1 bus (detect: 0.93)."
         if sentence.startswith(_MEASURED):
-            facts = [f for f in sentence[len(_MEASURED):].rstrip(".").split("; ") if f.lower() not in stated]
+            facts = [f for f in sentence[len(_MEASURED):].rstrip(".").split("; ")
+                     if not any(f.lower() in earlier for earlier in stated)]
             if not facts:
                 continue
             sentence = _MEASURED + "; ".join(facts) + "."
@@ -417,7 +422,14 @@ def _read(part: Ask, ev: _Evidence) -> list[str]:
     confidence = _ocr_confidence(artifact)
     weak = f"; low OCR confidence ({confidence:.2f}), so the reading may be wrong" if confidence is not None and confidence < WEAK else ""
     out = [f'The text reads: "{_quote(lines)}" (read_text{weak}).']
-    specific = [w for w in re.findall(r"[a-z0-9']+", part.text.lower()) if w not in _GENERIC_READ]
+    words = re.findall(r"[a-z0-9']+", part.text.lower())
+    if any(w.startswith(("summar", "translat", "explain")) for w in words):
+        # a request to rework the text, which no tool here does: the text as read, and why only that
+        verb = next(w for w in words if w.startswith(("summar", "translat", "explain")))
+        out.insert(0, f"I can't {_REWORK.get(verb[:6], 'rework')} it: no tool here rewrites text (that would need a "
+                      "language-model planner), so here is what it says.")
+        return out
+    specific = [w for w in words if w not in _GENERIC_READ]
     if specific:
         # a question about something the text may say ("is it open on sundays?"): point at the
         # line that says it, or say plainly that none does, rather than only quoting the text
