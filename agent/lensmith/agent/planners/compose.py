@@ -40,7 +40,8 @@ _GENERIC_READ = {"what", "does", "do", "the", "sign", "signs", "say", "says", "r
                  "write", "writing", "here", "it", "this", "that", "me", "for", "is", "there", "any", "words", "word",
                  "on", "of", "in", "image", "picture", "photo", "can", "you", "please", "tell", "a", "an", "visible",
                  "s", "whats", "what's", "these", "images", "photos", "pictures", "all", "out", "loud"}
-_REWORK = {"summar": "summarise", "transl": "translate", "explai": "explain"}
+# a read request asking to rework the text (word prefix → what it asks), which no tool does
+_REWORK = {"summar": "summarise", "translat": "translate", "explain": "explain"}
 _QUESTION_WORDS = {"what", "whats", "is", "are", "my", "your", "the", "a", "an", "of", "called", "name", "named",
                    "who", "where", "when", "which", "do", "does", "did", "you", "remember", "i", "me", "to", "s",
                    "tell", "about", "again", "please", "was", "were", "it", "that", "this", "how", "know"}
@@ -423,10 +424,10 @@ def _read(part: Ask, ev: _Evidence) -> list[str]:
     weak = f"; low OCR confidence ({confidence:.2f}), so the reading may be wrong" if confidence is not None and confidence < WEAK else ""
     out = [f'The text reads: "{_quote(lines)}" (read_text{weak}).']
     words = re.findall(r"[a-z0-9']+", part.text.lower())
-    if any(w.startswith(("summar", "translat", "explain")) for w in words):
-        # a request to rework the text, which no tool here does: the text as read, and why only that
-        verb = next(w for w in words if w.startswith(("summar", "translat", "explain")))
-        out.insert(0, f"I can't {_REWORK.get(verb[:6], 'rework')} it: no tool here rewrites text (that would need a "
+    rework = next((verb for w in words for prefix, verb in _REWORK.items() if w.startswith(prefix)), None)
+    if rework is not None:
+        # the text as read, and why only that
+        out.insert(0, f"I can't {rework} it: no tool here rewrites text (that would need a "
                       "language-model planner), so here is what it says.")
         return out
     specific = [w for w in words if w not in _GENERIC_READ]
