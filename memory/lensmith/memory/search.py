@@ -20,7 +20,15 @@ import numpy as np
 
 from lensmith.memory.indexer import ToolRunner
 from lensmith.memory.labelindex import LabelIndex
-from lensmith.memory.store import IMAGE_TEXTS, IMAGES, MemoryStore, Seen, file_sha256, image_key
+from lensmith.memory.store import (
+    IMAGE_TEXTS,
+    IMAGES,
+    MemoryStore,
+    Seen,
+    file_sha256,
+    filter_labels,
+    image_key,
+)
 from lensmith.tools.clip import ClipModel
 
 log = logging.getLogger("lensmith.memory")
@@ -66,7 +74,7 @@ def rrf(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
 
 
 def build_where(labels: Sequence[str] | None = None, has_text: bool | None = None) -> dict | None:
-    clauses: list[dict] = [{"labels": {"$contains": label.strip().lower()}} for label in labels or [] if label.strip()]
+    clauses: list[dict] = [{"labels": {"$contains": label}} for label in filter_labels(labels)]
     if has_text is not None:
         clauses.append({"has_text": has_text})
     if not clauses:
@@ -133,7 +141,7 @@ class Searcher:
                       has_text: bool | None = None, where: dict | None = None) -> tuple[list[dict], list[float]]:
         """The ``k`` ``image_texts`` entries nearest the query vector ``qvec`` (1, dim) that pass
         the filter: (metadatas, cosine distances), best first."""
-        wanted = [label.strip().lower() for label in labels or [] if label.strip()]
+        wanted = filter_labels(labels)
         filtered = bool(wanted) or has_text is not None
         index = self.store.synced_label_index() if filtered else None
         if index is None:

@@ -324,6 +324,11 @@ def _persistent(path: Path) -> _Persistent:
         return _backends[key]
 
 
+def filter_labels(labels: Sequence[str] | None) -> list[str]:
+    """A label filter as entries store their labels: trimmed, lower case, blanks dropped."""
+    return [label.strip().lower() for label in labels or [] if label.strip()]
+
+
 @atexit.register
 def close_all() -> None:
     """Close every embedded store this process opened. Chroma's Rust side writes its
@@ -629,7 +634,7 @@ class MemoryStore:
                    aspect: str | None = None) -> list[str] | None:
         """The ``image_texts`` ids that pass a label/has-text filter, from the label index;
         None when there is no filter or no label index (then Chroma filters)."""
-        wanted = [label.strip().lower() for label in labels or [] if label.strip()]
+        wanted = filter_labels(labels)
         if not wanted and has_text is None:
             return None
         index = self.synced_label_index()
