@@ -105,6 +105,7 @@ def _half_precision() -> dict[str, Any]:
 
     return {"quantize": 16} if "quantize" in DEFAULT_CFG_DICT else {"half": True}
 
+
 def _export_predictor() -> type:
     """ultralytics' detection predictor, minus the warm-up of an exported model on the CPU.
 

@@ -48,7 +48,7 @@ class Reader:
         """``openvino``: run the networks through OpenVINO when on the CPU (False: EasyOCR as shipped)."""
         import easyocr
 
-        fast = openvino and not device.startswith("cuda") and _openvino_installed()
+        fast = openvino and _runs_openvino(device)
         with warnings.catch_warnings():
             # on CPU EasyOCR quantises its recogniser with an API torch now warns about
             warnings.filterwarnings("ignore", message=".*quantize_per_tensor.*")
@@ -84,10 +84,11 @@ class Reader:
         return out
 
 
-def _openvino_installed() -> bool:
+def _runs_openvino(device: str) -> bool:
+    """Whether the networks run through OpenVINO on ``device`` (the CPU, with OpenVINO installed)."""
     import importlib.util
 
-    return importlib.util.find_spec("openvino") is not None
+    return not device.startswith("cuda") and importlib.util.find_spec("openvino") is not None
 
 
 # bumped when the conversion below changes, so cached IR from an older recipe is not reused
@@ -262,7 +263,7 @@ class ReadTextTool(LensmithTool):
         found = status(models.EASYOCR_EN)
         device = pick_device(self.device, "read_text")
         if isinstance(found, Resolved):
-            runtime = ", networks through OpenVINO" if not device.startswith("cuda") and _openvino_installed() else ""
+            runtime = ", networks through OpenVINO" if _runs_openvino(device) else ""
             return (
                 f"EasyOCR (CRAFT + {'/'.join(self.languages)} recogniser) on {device}{runtime}; weights from "
                 f"{found.detail} ({found.path})"
