@@ -204,11 +204,10 @@ class _Server:
             log.warning("bad request: %s", exc)
             return None
         if request.get("command") == "stop":
-            conn.send_bytes(json.dumps({"type": "warm_stopping", "pid": os.getpid()}).encode())
+            _send(conn, {"type": "warm_stopping", "pid": os.getpid()})
             return "stop"
         if request.get("command") == "status":
-            conn.send_bytes(json.dumps({"type": "warm_status", "pid": os.getpid(), "idle_s": self.idle_s,
-                                        "agents": len(self.agents)}).encode())
+            _send(conn, {"type": "warm_status", "pid": os.getpid(), "idle_s": self.idle_s, "agents": len(self.agents)})
             return None
         try:
             trace = self._ask(conn, request)
